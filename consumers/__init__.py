@@ -1,0 +1,1 @@
+"""The imperative shell: Kafka in; OpenSearch, Kafka and Prometheus out; the CLI."""

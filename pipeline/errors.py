@@ -1,0 +1,52 @@
+"""The project's error hierarchy.
+
+Callers branch on the type and on ``retriable``, never on message text: a
+retriable error is worth trying again (a store that is saturated), a
+non-retriable one is a property of the input and goes to the dead letters.
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error the pipeline raises on purpose."""
+
+    retriable: bool = False
+
+
+class PayloadError(PipelineError):
+    """A subscription payload cannot be decoded; the reason says why."""
+
+
+class PatternError(PipelineError):
+    """A filter pattern is invalid.
+
+    ``reason`` is AWS's wording where it is known (for example
+    ``Invalid character(s) in term '*'``), ``position`` the 0-based
+    character offset in ``pattern`` where the problem was found.
+    """
+
+    def __init__(self, reason: str, position: int, pattern: str) -> None:
+        super().__init__(f"{reason} (at position {position})")
+        self.reason = reason
+        self.position = position
+        self.pattern = pattern
+
+    def caret(self) -> str:
+        """The pattern with a caret under the failing character, for terminals."""
+        return f"{self.pattern}\n{' ' * self.position}^"
+
+
+class MetricFilterError(PipelineError):
+    """A metric filter definition is invalid (AWS's validation message)."""
+
+
+class ConfigError(PipelineError):
+    """A configuration file is invalid: which file, which key and why."""
+
+    def __init__(self, reason: str, *, file: str | None = None, key: str | None = None) -> None:
+        where = ": ".join(part for part in (file, key) if part)
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.reason = reason
+        self.file = file
+        self.key = key

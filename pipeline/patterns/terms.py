@@ -1,0 +1,117 @@
+"""Unstructured term patterns: ``ERROR``, ``"two words"``, ``-excluded``, ``?optional``.
+
+A term matches as a case-sensitive substring. When the pattern has any plain
+or ``-`` term, every plain term must occur, no ``-`` term may, and ``?`` terms
+are ignored; a pattern of ``?`` terms alone matches when any occurs. Inside a
+bare word ``-`` and ``?`` are operators (``a-b`` is ``a -b``), as AWS does.
+"""
+
+from __future__ import annotations
+
+import string
+
+from pipeline.errors import PatternError
+from pipeline.patterns.base import FilterPattern
+from pipeline.patterns.message import ParsedMessage
+
+__all__ = ["TermsPattern", "parse_terms"]
+
+INVALID_PATTERN = "Invalid metric filter pattern"
+_BARE_ASCII = frozenset(string.ascii_letters + string.digits + "_.")
+_BLANKS = frozenset(" \t\r\n\f\v")
+
+
+def _is_bare(char: str) -> bool:
+    return char in _BARE_ASCII or (ord(char) > 127 and not char.isspace())
+
+
+class TermsPattern(FilterPattern):
+    __slots__ = ("any_of", "excluded", "required")
+    kind = "terms"
+
+    def __init__(
+        self,
+        text: str,
+        required: tuple[str, ...],
+        excluded: tuple[str, ...],
+        optional: tuple[str, ...],
+    ) -> None:
+        super().__init__(text)
+        self.required = required
+        self.excluded = excluded
+        # '?' terms count only when nothing else is there (AWS ignores them otherwise).
+        self.any_of = () if (required or excluded) else optional
+
+    def matches(self, message: str | ParsedMessage) -> bool:
+        text = message.text if isinstance(message, ParsedMessage) else message
+        for term in self.required:
+            if term not in text:
+                return False
+        for term in self.excluded:
+            if term in text:
+                return False
+        if self.any_of:
+            return any(term in text for term in self.any_of)
+        return True
+
+
+def parse_terms(pattern: str, start: int, end: int) -> TermsPattern:
+    """Parse ``pattern[start:end]`` (already trimmed) as unstructured terms."""
+    required: list[str] = []
+    excluded: list[str] = []
+    optional: list[str] = []
+    index = start
+    while index < end:
+        char = pattern[index]
+        if char in _BLANKS:
+            index += 1
+            continue
+        prefix = ""
+        if char in "-?":
+            prefix = char
+            index += 1
+            if index >= end or pattern[index] in _BLANKS:
+                raise PatternError(INVALID_PATTERN, index - 1, pattern)
+            char = pattern[index]
+        if char == '"':
+            term, index = _read_phrase(pattern, index, end)
+        else:
+            term, index = _read_word(pattern, index, end)
+        {"": required, "-": excluded, "?": optional}[prefix].append(term)
+    return TermsPattern(pattern, tuple(required), tuple(excluded), tuple(optional))
+
+
+def _read_phrase(pattern: str, index: int, end: int) -> tuple[str, int]:
+    """A quoted phrase: any characters, ``\\"`` and ``\\\\`` escaped; never empty."""
+    opening = index
+    chars: list[str] = []
+    index += 1
+    while index < end:
+        char = pattern[index]
+        if char == "\\" and index + 1 < end and pattern[index + 1] in '"\\':
+            chars.append(pattern[index + 1])
+            index += 2
+            continue
+        if char == '"':
+            break
+        chars.append(char)
+        index += 1
+    else:
+        raise PatternError(INVALID_PATTERN, opening, pattern)  # unterminated quote
+    if not chars:
+        raise PatternError(INVALID_PATTERN, opening, pattern)  # AWS refuses ""
+    index += 1
+    if index < end and pattern[index] not in _BLANKS and pattern[index] not in "-?":
+        raise PatternError(INVALID_PATTERN, index, pattern)  # "ERROR"WARN
+    return "".join(chars), index
+
+
+def _read_word(pattern: str, index: int, end: int) -> tuple[str, int]:
+    first = index
+    while index < end and _is_bare(pattern[index]):
+        index += 1
+    if index < end and pattern[index] not in _BLANKS and pattern[index] not in "-?":
+        raise PatternError(f"Invalid character(s) in term '{pattern[index]}'", index, pattern)
+    if index == first:
+        raise PatternError(INVALID_PATTERN, index, pattern)  # an operator with nothing after it
+    return pattern[first:index], index
