@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from consumers import test_pattern_command
+from consumers import demo_command, test_pattern_command
 
 __all__ = ["main"]
 
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="CloudWatch Logs subscription data from Kafka into OpenSearch and Prometheus.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo_command.register(commands)
     test_pattern_command.register(commands)
     return parser
 

@@ -11,7 +11,7 @@ __all__ = ["test_metric_filter"]
 
 
 def test_metric_filter(pattern: str, messages: Iterable[str]) -> dict[str, Any]:
-    """The TestMetricFilter response for ``messages``: ``{"matches": [...]}``, 1-based event numbers.
+    """The TestMetricFilter response: ``{"matches": [...]}`` with 1-based event numbers.
 
     Raises :class:`~pipeline.errors.PatternError` for an invalid pattern, as the
     API answers InvalidParameterException.

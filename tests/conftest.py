@@ -1,0 +1,31 @@
+"""Shared fixtures: where the team's reference material and samples live.
+
+``../shared`` sits beside the project in CI; elsewhere point ``CWLPIPE_SHARED``
+at a copy, or the tests that need it skip with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_dir() -> Path | None:
+    configured = os.environ.get("CWLPIPE_SHARED")
+    candidate = Path(configured) if configured else PROJECT_ROOT.parent / "shared"
+    return candidate if (candidate / "DESIGN.md").is_file() else None
+
+
+SHARED = shared_dir()
+NO_SHARED = "the team's shared/ folder (reference material and samples) is not beside the project"
+
+
+@pytest.fixture
+def shared() -> Path:
+    if SHARED is None:
+        pytest.skip(NO_SHARED)
+    return SHARED
