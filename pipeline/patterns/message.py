@@ -71,35 +71,46 @@ def split_fields(text: str) -> tuple[list[str], list[int]]:
     Blanks are spaces and tabs. A field that starts with ``"`` runs to the next
     ``"`` and one that starts with ``[`` to the next ``]``, delimiters excluded;
     when the closing character never comes the opening one is ordinary. Every
-    other field runs to the next blank.
+    other field runs to the next blank. Each search remembers where it found its
+    character, so the split is linear even for hostile messages (``[a [b [c ...``).
     """
     values: list[str] = []
     starts: list[int] = []
     length = len(text)
-    next_space = next_tab = -1
+    find = text.find
+    # Where each character next occurs (length: nowhere), refreshed only once passed.
+    space = tab = quote = bracket = -1
     index = 0
     while index < length:
         char = text[index]
         if char == " " or char == "\t":
             index += 1
             continue
-        if char == '"' or char == "[":
-            close = text.find('"' if char == '"' else "]", index + 1)
-            if close != -1:
-                values.append(text[index + 1 : close])
+        if char == '"':
+            if quote <= index:
+                quote = find('"', index + 1)
+                quote = length if quote == -1 else quote
+            if quote < length:
+                values.append(text[index + 1 : quote])
                 starts.append(index)
-                index = close + 1
+                index = quote + 1
                 continue
-        # Remember where the next blanks are, so long messages are scanned once.
-        if next_space < index:
-            next_space = text.find(" ", index)
-            if next_space == -1:
-                next_space = length
-        if next_tab < index:
-            next_tab = text.find("\t", index)
-            if next_tab == -1:
-                next_tab = length
-        end = min(next_space, next_tab)
+        elif char == "[":
+            if bracket <= index:
+                bracket = find("]", index + 1)
+                bracket = length if bracket == -1 else bracket
+            if bracket < length:
+                values.append(text[index + 1 : bracket])
+                starts.append(index)
+                index = bracket + 1
+                continue
+        if space < index:
+            space = find(" ", index)
+            space = length if space == -1 else space
+        if tab < index:
+            tab = find("\t", index)
+            tab = length if tab == -1 else tab
+        end = space if space < tab else tab
         values.append(text[index:end])
         starts.append(index)
         index = end

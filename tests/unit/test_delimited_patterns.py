@@ -130,3 +130,14 @@ def test_duplicate_position_points_at_the_second_field() -> None:
     with pytest.raises(PatternError) as caught:
         compile_pattern("[a, b, a]")
     assert caught.value.position == 7
+
+
+def test_many_unclosed_openers_split_as_ordinary_fields() -> None:
+    # Each opener lacks a closer: every one is an ordinary character (the split stays linear).
+    values, starts = split_fields("[a " * 2_000 + '"b c')
+    assert values == [*(["[a"] * 2_000), '"b', "c"]
+    assert starts[:3] == [0, 3, 6]
+
+
+def test_quotes_pair_up_left_to_right() -> None:
+    assert split_fields('"b "b "b')[0] == ["b ", "b", '"b']
