@@ -11,7 +11,7 @@ from enum import Enum
 
 from pipeline.errors import PatternError
 
-__all__ = ["INVALID_PATTERN", "Kind", "Token", "tokenize"]
+__all__ = ["INVALID_PATTERN", "Kind", "Token", "read_quoted", "tokenize"]
 
 INVALID_PATTERN = "Invalid metric filter pattern"
 _BLANKS = frozenset(" \t\r\n\f\v")
@@ -70,7 +70,7 @@ def tokenize(pattern: str, start: int, end: int, *, json_mode: bool) -> list[Tok
             index += len(operator)
         elif char == '"':
             opening = index
-            text, index = _quoted(pattern, index, end)
+            text, index = read_quoted(pattern, index, end)
             tokens.append(Token(Kind.STRING, text, opening))
         elif char == "%":
             close = pattern.find("%", index + 1, end)
@@ -86,7 +86,9 @@ def tokenize(pattern: str, start: int, end: int, *, json_mode: bool) -> list[Tok
     return tokens
 
 
-def _quoted(pattern: str, index: int, end: int) -> tuple[str, int]:
+def read_quoted(pattern: str, index: int, end: int) -> tuple[str, int]:
+    """The text of the quoted string opening at ``index`` (``\\"`` and ``\\\\`` escaped), and
+    the index after its closing quote; an unterminated quote is an invalid pattern."""
     opening = index
     chars: list[str] = []
     index += 1

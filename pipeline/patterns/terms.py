@@ -12,11 +12,11 @@ import string
 
 from pipeline.errors import PatternError
 from pipeline.patterns.base import FilterPattern
+from pipeline.patterns.lexer import INVALID_PATTERN, read_quoted
 from pipeline.patterns.message import ParsedMessage
 
 __all__ = ["TermsPattern", "parse_terms"]
 
-INVALID_PATTERN = "Invalid metric filter pattern"
 _BARE_ASCII = frozenset(string.ascii_letters + string.digits + "_.")
 _BLANKS = frozenset(" \t\r\n\f\v")
 
@@ -83,27 +83,12 @@ def parse_terms(pattern: str, start: int, end: int) -> TermsPattern:
 
 def _read_phrase(pattern: str, index: int, end: int) -> tuple[str, int]:
     """A quoted phrase: any characters, ``\\"`` and ``\\\\`` escaped; never empty."""
-    opening = index
-    chars: list[str] = []
-    index += 1
-    while index < end:
-        char = pattern[index]
-        if char == "\\" and index + 1 < end and pattern[index + 1] in '"\\':
-            chars.append(pattern[index + 1])
-            index += 2
-            continue
-        if char == '"':
-            break
-        chars.append(char)
-        index += 1
-    else:
-        raise PatternError(INVALID_PATTERN, opening, pattern)  # unterminated quote
-    if not chars:
-        raise PatternError(INVALID_PATTERN, opening, pattern)  # AWS refuses ""
-    index += 1
-    if index < end and pattern[index] not in _BLANKS and pattern[index] not in "-?":
-        raise PatternError(INVALID_PATTERN, index, pattern)  # "ERROR"WARN
-    return "".join(chars), index
+    phrase, after = read_quoted(pattern, index, end)
+    if not phrase:
+        raise PatternError(INVALID_PATTERN, index, pattern)  # AWS refuses ""
+    if after < end and pattern[after] not in _BLANKS and pattern[after] not in "-?":
+        raise PatternError(INVALID_PATTERN, after, pattern)  # "ERROR"WARN
+    return phrase, after
 
 
 def _read_word(pattern: str, index: int, end: int) -> tuple[str, int]:
