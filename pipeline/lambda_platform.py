@@ -14,6 +14,7 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.patterns.base import as_parsed
 from pipeline.patterns.message import ParsedMessage
 
 __all__ = [
@@ -223,7 +224,7 @@ def parse_platform_line(message: str | ParsedMessage) -> PlatformEvent | None:
     text = message.text if isinstance(message, ParsedMessage) else message
     head = text[:16]
     if head.startswith("{"):
-        return _json_event(message if isinstance(message, ParsedMessage) else ParsedMessage(text))
+        return _json_event(as_parsed(message))
     if head.startswith("REPORT "):
         return _text_report(text)
     if head.startswith(("START ", "END ")):
@@ -359,7 +360,7 @@ def _out_of_memory(text: str) -> OutOfMemory | None:
 
 
 def _platform_record(message: str | ParsedMessage, wanted: str) -> dict[str, Any] | None:
-    view = message if isinstance(message, ParsedMessage) else ParsedMessage(message)
+    view = as_parsed(message)
     document = view.json_object
     if document is None or document.get("type") != wanted:
         return None

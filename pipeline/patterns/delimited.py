@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.errors import PatternError
-from pipeline.patterns.base import FilterPattern, Match
+from pipeline.patterns.base import FilterPattern, Match, as_parsed
 from pipeline.patterns.lexer import Kind, Token, tokenize
 from pipeline.patterns.literals import RegexBudget, read_literal, unexpected
 from pipeline.patterns.message import ParsedMessage
@@ -62,7 +62,7 @@ class DelimitedPattern(FilterPattern):
         self.names = tuple(entry.name for entry in before + after if entry.name)
 
     def match(self, message: str | ParsedMessage) -> Match | None:
-        view = message if isinstance(message, ParsedMessage) else ParsedMessage(message)
+        view = as_parsed(message)
         bound = self._bind(view)
         if bound is None:
             return None
@@ -78,7 +78,7 @@ class DelimitedPattern(FilterPattern):
         )
 
     def matches(self, message: str | ParsedMessage) -> bool:
-        view = message if isinstance(message, ParsedMessage) else ParsedMessage(message)
+        view = as_parsed(message)
         bound = self._bind(view)
         if bound is None:
             return False

@@ -214,3 +214,13 @@ def test_at_most_three_wildcard_selectors() -> None:
 def test_json_patterns_extract_nothing() -> None:
     match = compile_pattern("{ $.a = 1 }").match('{"a":1}')
     assert match is not None and match.extracted_values == {}
+
+
+def test_selectors_compile_on_their_own_for_metric_values() -> None:
+    from pipeline.patterns import MISSING, compile_selector
+
+    selector = compile_selector("$.a[1].b")
+    assert selector.resolve({"a": [{}, {"b": 3}]}) == 3
+    assert selector.resolve({"a": []}) is MISSING
+    with pytest.raises(PatternError):
+        compile_selector("$.a[*].*")
