@@ -46,13 +46,12 @@ def run(args: argparse.Namespace) -> int:
         except PayloadError as exc:
             print(f"  refused   {payload.name:32} {exc}")
             continue
-        count = sum(len(batch.events) for batch in batches if not batch.is_control)
-        control += sum(1 for batch in batches if batch.is_control)
+        data = [batch for batch in batches if not batch.is_control]
+        control += len(batches) - len(data)
+        count = sum(len(batch.events) for batch in data)
         events += count
         print(f"  decoded   {payload.name:32} {len(batches)} batch(es), {count} event(s)")
-        for batch in batches:
-            if batch.is_control:
-                continue
+        for batch in data:
             for event in batch.events:
                 message = ParsedMessage(event.message)  # parsed once for every pattern
                 for index, pattern in enumerate(patterns):

@@ -214,8 +214,8 @@ def parse_report(message: str | ParsedMessage) -> Report | None:
     if text.startswith("REPORT "):
         return _text_report(text)
     if text.startswith("{") and "platform.report" in text:
-        record = _platform_record(message, "platform.report")
-        return None if record is None else _json_report(record)
+        event = _json_event(as_parsed(message))
+        return event if isinstance(event, Report) else None
     return None
 
 
@@ -357,15 +357,6 @@ def _out_of_memory(text: str) -> OutOfMemory | None:
 
 
 # -- JSON records -------------------------------------------------------------------------
-
-
-def _platform_record(message: str | ParsedMessage, wanted: str) -> dict[str, Any] | None:
-    view = as_parsed(message)
-    document = view.json_object
-    if document is None or document.get("type") != wanted:
-        return None
-    record = document.get("record")
-    return record if isinstance(record, dict) else None
 
 
 def _get_number(mapping: Any, key: str) -> float | None:
