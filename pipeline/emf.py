@@ -1,0 +1,150 @@
+"""CloudWatch Embedded Metric Format: ``_aws.CloudWatchMetrics`` log lines become metric samples.
+
+Every directive, every dimension set and every value (scalar or array) gives a
+sample. Only the keys a dimension set names become dimensions: other root
+members (request ids, booking ids) are metadata, and turning them into labels
+would explode cardinality. A document that breaks the specification yields no
+samples, only the reason, as CloudWatch keeps such a line as an ordinary log.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.metric_sample import STANDARD_UNITS, MetricSample
+from pipeline.patterns.base import as_parsed
+from pipeline.patterns.message import ParsedMessage
+
+__all__ = ["EmfResult", "parse_emf"]
+
+# Limits of the specification (and of aws-embedded-metrics, which enforces the same).
+MAX_METRICS_PER_DIRECTIVE = 100
+MAX_VALUES_PER_METRIC = 100
+MAX_DIMENSION_SET_SIZE = 30
+MAX_NAMESPACE_LENGTH = 256
+MAX_DIMENSION_NAME_LENGTH = 250
+MAX_DIMENSION_VALUE_LENGTH = 1024
+MAX_METRIC_NAME_LENGTH = 1024
+_NAMESPACE_CHARACTERS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._#:/-"
+)
+_STORAGE_RESOLUTIONS = (1, 60)
+
+
+@dataclass(frozen=True, slots=True)
+class EmfResult:
+    """The samples of a valid document, or why an EMF-looking document is not valid."""
+
+    samples: tuple[MetricSample, ...]
+    invalid_reason: str | None = None
+
+
+class _Invalid(Exception):
+    pass
+
+
+def parse_emf(message: str | ParsedMessage) -> EmfResult | None:
+    """Samples of an EMF document; None for a line that is not EMF at all (no ``_aws`` object)."""
+    text = message.text if isinstance(message, ParsedMessage) else message
+    if '"_aws"' not in text or not text.lstrip().startswith("{"):
+        return None
+    document = as_parsed(message).json_object
+    if document is None or "_aws" not in document:
+        return None
+    try:
+        return EmfResult(tuple(_samples(document)))
+    except _Invalid as invalid:
+        return EmfResult((), str(invalid))
+
+
+def _samples(document: dict[str, Any]) -> list[MetricSample]:
+    metadata = document["_aws"]
+    if type(metadata) is not dict:
+        raise _Invalid("_aws must be an object")
+    timestamp = metadata.get("Timestamp")
+    if type(timestamp) not in (int, float) or not math.isfinite(timestamp) or timestamp < 0:
+        raise _Invalid("_aws.Timestamp must be a number of milliseconds since the epoch")
+    directives = metadata.get("CloudWatchMetrics")
+    if type(directives) is not list:
+        raise _Invalid("_aws.CloudWatchMetrics must be an array")
+    samples: list[MetricSample] = []
+    for index, directive in enumerate(directives):
+        where = f"_aws.CloudWatchMetrics[{index}]"
+        if type(directive) is not dict:
+            raise _Invalid(f"{where} must be an object")
+        namespace = _namespace(directive.get("Namespace"), where)
+        dimension_sets = _dimension_sets(directive.get("Dimensions"), document, where)
+        for name, unit, values in _metrics(directive.get("Metrics"), document, where):
+            for dimensions in dimension_sets:
+                samples.extend(
+                    MetricSample(namespace, name, dimensions, value, unit, int(timestamp))
+                    for value in values
+                )
+    return samples
+
+
+def _namespace(value: Any, where: str) -> str:
+    if (
+        type(value) is not str
+        or not 1 <= len(value) <= MAX_NAMESPACE_LENGTH
+        or not _NAMESPACE_CHARACTERS.issuperset(value)
+    ):
+        raise _Invalid(f"{where}.Namespace must be 1-256 characters of [a-zA-Z0-9._#:/-]")
+    return value
+
+
+def _dimension_sets(value: Any, document: dict[str, Any], where: str) -> list[dict[str, str]]:
+    if type(value) is not list:
+        raise _Invalid(f"{where}.Dimensions must be an array of dimension sets")
+    if not value:
+        return [{}]  # metrics with no dimensions at all
+    sets: list[dict[str, str]] = []
+    for index, keys in enumerate(value):
+        place = f"{where}.Dimensions[{index}]"
+        if type(keys) is not list or len(keys) > MAX_DIMENSION_SET_SIZE:
+            raise _Invalid(f"{place} must be an array of at most 30 dimension names")
+        dimensions: dict[str, str] = {}
+        for key in keys:
+            if type(key) is not str or not 1 <= len(key) <= MAX_DIMENSION_NAME_LENGTH:
+                raise _Invalid(f"{place} holds an invalid dimension name {key!r}")
+            target = document.get(key)
+            if type(target) is not str or not 1 <= len(target) <= MAX_DIMENSION_VALUE_LENGTH:
+                raise _Invalid(f"dimension {key!r} must be a root member holding a string")
+            dimensions[key] = target
+        sets.append(dimensions)
+    return sets
+
+
+def _metrics(
+    value: Any, document: dict[str, Any], where: str
+) -> list[tuple[str, str, list[float]]]:
+    if type(value) is not list or len(value) > MAX_METRICS_PER_DIRECTIVE:
+        raise _Invalid(f"{where}.Metrics must be an array of at most 100 metric definitions")
+    metrics = []
+    for index, definition in enumerate(value):
+        place = f"{where}.Metrics[{index}]"
+        if type(definition) is not dict:
+            raise _Invalid(f"{place} must be an object")
+        name = definition.get("Name")
+        if type(name) is not str or not 1 <= len(name) <= MAX_METRIC_NAME_LENGTH:
+            raise _Invalid(f"{place}.Name must be a string of 1-1024 characters")
+        unit = definition.get("Unit", "None")
+        if unit not in STANDARD_UNITS:
+            raise _Invalid(f"{place}.Unit {unit!r} is not a CloudWatch unit")
+        resolution = definition.get("StorageResolution", 60)
+        if resolution not in _STORAGE_RESOLUTIONS or type(resolution) is bool:
+            raise _Invalid(f"{place}.StorageResolution must be 1 or 60")
+        metrics.append((name, str(unit), _values(document.get(name), name)))
+    return metrics
+
+
+def _values(value: Any, name: str) -> list[float]:
+    values = value if type(value) is list else [value]
+    if not values or len(values) > MAX_VALUES_PER_METRIC:
+        raise _Invalid(f"metric {name!r} must hold 1 to 100 values")
+    for item in values:
+        if type(item) not in (int, float) or not math.isfinite(item):
+            raise _Invalid(f"metric {name!r} must be a root member holding numbers")
+    return [float(item) for item in values]
