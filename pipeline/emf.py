@@ -63,9 +63,7 @@ def _samples(document: dict[str, Any]) -> list[MetricSample]:
     metadata = document["_aws"]
     if type(metadata) is not dict:
         raise _Invalid("_aws must be an object")
-    timestamp = metadata.get("Timestamp")
-    if type(timestamp) not in (int, float) or not math.isfinite(timestamp) or timestamp < 0:
-        raise _Invalid("_aws.Timestamp must be a number of milliseconds since the epoch")
+    timestamp = _timestamp(metadata.get("Timestamp"))
     directives = metadata.get("CloudWatchMetrics")
     if type(directives) is not list:
         raise _Invalid("_aws.CloudWatchMetrics must be an array")
@@ -79,10 +77,16 @@ def _samples(document: dict[str, Any]) -> list[MetricSample]:
         for name, unit, values in _metrics(directive.get("Metrics"), document, where):
             for dimensions in dimension_sets:
                 samples.extend(
-                    MetricSample(namespace, name, dimensions, value, unit, int(timestamp))
+                    MetricSample(namespace, name, dimensions, value, unit, timestamp)
                     for value in values
                 )
     return samples
+
+
+def _timestamp(value: Any) -> int:
+    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+        raise _Invalid("_aws.Timestamp must be a number of milliseconds since the epoch")
+    return int(value)
 
 
 def _namespace(value: Any, where: str) -> str:

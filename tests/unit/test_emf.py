@@ -113,7 +113,10 @@ def test_a_line_without_aws_metadata_is_not_emf() -> None:
         ('{"_aws": {"CloudWatchMetrics": []}}', "Timestamp"),
         ('{"_aws": {"Timestamp": 1}}', "CloudWatchMetrics must be an array"),
         (emf({"Namespace": "bad ns", "Dimensions": [], "Metrics": []}), "Namespace"),
-        (emf({"Namespace": "N", "Dimensions": [["k"]], "Metrics": []}), "'k' must be a root member"),
+        (
+            emf({"Namespace": "N", "Dimensions": [["k"]], "Metrics": []}),
+            "'k' must be a root member",
+        ),
         (
             emf({"Namespace": "N", "Dimensions": [["k"]], "Metrics": []}, k=3),
             "'k' must be a root member holding a string",
@@ -128,16 +131,24 @@ def test_a_line_without_aws_metadata_is_not_emf() -> None:
             "holding numbers",
         ),
         (
-            emf({"Namespace": "N", "Dimensions": [], "Metrics": [{"Name": "M"}]}, M=list(range(101))),
+            emf(
+                {"Namespace": "N", "Dimensions": [], "Metrics": [{"Name": "M"}]}, M=list(range(101))
+            ),
             "1 to 100 values",
         ),
         (
-            emf({"Namespace": "N", "Dimensions": [], "Metrics": [{"Name": "M", "Unit": "ms"}]}, M=1),
+            emf(
+                {"Namespace": "N", "Dimensions": [], "Metrics": [{"Name": "M", "Unit": "ms"}]}, M=1
+            ),
             "not a CloudWatch unit",
         ),
         (
             emf(
-                {"Namespace": "N", "Dimensions": [], "Metrics": [{"Name": "M", "StorageResolution": 5}]},
+                {
+                    "Namespace": "N",
+                    "Dimensions": [],
+                    "Metrics": [{"Name": "M", "StorageResolution": 5}],
+                },
                 M=1,
             ),
             "StorageResolution",
