@@ -1,0 +1,191 @@
+"""The Prometheus side of derived metrics: aggregates samples and exposes them to a registry.
+
+One Prometheus metric per CloudWatch (namespace, metric name), labelled by its
+dimension keys. CloudWatch's Sum and SampleCount become a summary's ``_sum``
+and ``_count`` (a histogram when the metric filter asks for buckets). Lambda
+invocation metrics are histograms, counters and a gauge labelled by function.
+
+Label sets are capped per metric: a sample that would open one more series
+than ``max_label_sets`` is dropped and counted in
+``cwlpipe_metric_samples_dropped_total``, so one noisy dimension cannot take a
+Prometheus server down.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+from pipeline.invocations import LAMBDA_METRICS, InvocationSample
+from pipeline.metric_sample import MetricSample, prometheus_unit
+from pipeline.prometheus_names import label_name, metric_name
+
+__all__ = ["LAMBDA_PREFIX", "DerivedMetricsExporter"]
+
+LAMBDA_PREFIX = "cwlpipe_lambda_"
+Kind = Literal["summary", "histogram", "counter", "gauge"]
+LabelSet = tuple[tuple[str, str], ...]
+
+
+@dataclass(slots=True)
+class _Series:
+    count: float = 0.0
+    total: float = 0.0
+    last: float = 0.0
+    buckets: list[float] = field(default_factory=list)  # per bucket, not cumulative
+
+
+@dataclass(slots=True)
+class _Family:
+    name: str
+    kind: Kind
+    help: str
+    buckets: tuple[float, ...] = ()
+    label_names: dict[str, None] = field(default_factory=dict)  # ordered union of every series'
+    series: dict[LabelSet, _Series] = field(default_factory=dict)
+
+    def observe(self, labels: LabelSet, value: float, cap: int) -> bool:
+        """Add one value; False when it would open a series beyond the cap."""
+        series = self.series.get(labels)
+        if series is None:
+            if len(self.series) >= cap:
+                return False
+            series = self.series[labels] = _Series(buckets=[0.0] * len(self.buckets))
+            for name, _ in labels:
+                self.label_names.setdefault(name, None)
+        series.count += 1
+        series.total += value
+        series.last = value
+        if self.buckets:
+            index = bisect.bisect_left(self.buckets, value)
+            if index < len(self.buckets):
+                series.buckets[index] += 1
+        return True
+
+    def metric(self) -> Metric:
+        names = list(self.label_names)
+        family: Metric
+        if self.kind == "summary":
+            family = SummaryMetricFamily(self.name, self.help, labels=names)
+        elif self.kind == "histogram":
+            family = HistogramMetricFamily(self.name, self.help, labels=names)
+        elif self.kind == "counter":
+            family = CounterMetricFamily(self.name, self.help, labels=names)
+        else:
+            family = GaugeMetricFamily(self.name, self.help, labels=names)
+        for labels, series in self.series.items():
+            given = dict(labels)
+            values = [given.get(name, "") for name in names]
+            if isinstance(family, SummaryMetricFamily):
+                family.add_metric(values, int(series.count), series.total)
+            elif isinstance(family, HistogramMetricFamily):
+                cumulative, points = 0.0, []
+                for bound, count in zip(self.buckets, series.buckets, strict=True):
+                    cumulative += count
+                    points.append((floatToGoString(bound), cumulative))
+                points.append(("+Inf", series.count))
+                family.add_metric(values, points, series.total)
+            elif isinstance(family, CounterMetricFamily):
+                family.add_metric(values, series.total)
+            else:
+                family.add_metric(values, series.last)
+        return family
+
+
+class DerivedMetricsExporter(Collector):
+    """Register with a ``CollectorRegistry``; feed it with ``observe_*`` from the pipeline."""
+
+    def __init__(
+        self,
+        max_label_sets: int = 1000,
+        histogram_buckets: Mapping[tuple[str, str], tuple[float, ...]] | None = None,
+    ) -> None:
+        self._cap = max_label_sets
+        self._histograms = dict(histogram_buckets or {})
+        self._families: dict[str, _Family] = {}
+        self._dropped: dict[str, int] = {}
+        self._emf_invalid = 0
+        self._lock = threading.Lock()  # the HTTP server collects from its own thread
+
+    def observe_samples(self, samples: Iterable[MetricSample]) -> None:
+        with self._lock:
+            for sample in samples:
+                unit = prometheus_unit(sample.unit)
+                name = metric_name(sample.namespace, sample.name, sample.unit)
+                buckets = self._histograms.get((sample.namespace, sample.name))
+                family = self._families.get(name)
+                if family is None:
+                    family = self._families[name] = _Family(
+                        name,
+                        "histogram" if buckets else "summary",
+                        f"CloudWatch metric {sample.namespace} {sample.name} ({sample.unit})",
+                        buckets or (),
+                    )
+                labels = tuple(
+                    sorted((label_name(key), value) for key, value in sample.dimensions.items())
+                )
+                self._observe(family, labels, sample.value * unit.factor)
+
+    def observe_invocations(self, samples: Iterable[InvocationSample]) -> None:
+        with self._lock:
+            for sample in samples:
+                name = LAMBDA_PREFIX + sample.metric
+                family = self._families.get(name)
+                if family is None:
+                    spec = LAMBDA_METRICS[sample.metric]
+                    kind: Kind = spec.kind
+                    family = self._families[name] = _Family(
+                        name.removesuffix("_total") if kind == "counter" else name,
+                        kind,
+                        f"Lambda: {spec.help}",
+                        spec.buckets,
+                    )
+                labels: LabelSet = (("function", sample.function),)
+                if sample.error_type is not None:
+                    labels += (("error_type", sample.error_type),)
+                self._observe(family, labels, sample.value)
+
+    def count_invalid_emf(self, count: int) -> None:
+        with self._lock:
+            self._emf_invalid += count
+
+    def dropped(self) -> dict[str, int]:
+        """Samples dropped by the label-set cap, by metric name."""
+        with self._lock:
+            return dict(self._dropped)
+
+    def _observe(self, family: _Family, labels: LabelSet, value: float) -> None:
+        if not family.observe(labels, value, self._cap):
+            self._dropped[family.name] = self._dropped.get(family.name, 0) + 1
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            metrics = [family.metric() for family in self._families.values()]
+            dropped = CounterMetricFamily(
+                "cwlpipe_metric_samples_dropped",
+                "Derived samples dropped because their metric reached its label-set cap",
+                labels=["metric"],
+            )
+            for name, count in sorted(self._dropped.items()):
+                dropped.add_metric([name], count)
+            invalid = CounterMetricFamily(
+                "cwlpipe_emf_invalid",
+                "Embedded Metric Format documents that broke the specification (kept as logs)",
+                value=self._emf_invalid,
+            )
+        yield from metrics
+        yield dropped
+        yield invalid

@@ -1,0 +1,99 @@
+"""Configuration: the shipped files load; every mistake names file, key and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from consumers.config_file import DEFAULT_CONFIG, load_config
+from pipeline.config import PipelineConfig, parse_config
+from pipeline.errors import ConfigError
+from pipeline.invocations import LambdaPrices
+
+EXAMPLES = DEFAULT_CONFIG.parent / "examples"
+
+
+def test_default_config_file_matches_the_built_in_defaults() -> None:
+    loaded = load_config(DEFAULT_CONFIG)
+    defaults = PipelineConfig()
+    assert loaded.metrics == defaults.metrics
+    assert loaded.lambda_ == defaults.lambda_
+    assert loaded.metric_filters == ()
+
+
+def test_example_metric_filters_load_in_both_shapes() -> None:
+    config = load_config(EXAMPLES / "metric-filters.yaml")
+    names = [f.name for f in config.metric_filters]
+    assert names == ["api-5xx", "api-latency", "access-bytes", "errors"]
+    assert config.metric_filters[1].definition.histogram_buckets is not None
+    assert config.metric_filters[2].definition.dimensions == (("Status", "$status_code"),)
+    assert config.aws_region == "eu-west-1"
+
+
+def test_empty_file_is_the_defaults() -> None:
+    assert parse_config("", "empty.yaml").metric_filters == ()
+
+
+def test_prices_and_architectures() -> None:
+    config = parse_config(
+        """
+lambda:
+  prices: {as_of: 2026-01-01, x86_64_gb_second_usd: 0.00002}
+  architectures: {"*-arm": arm64}
+"""
+    )
+    assert config.lambda_.prices == LambdaPrices(x86_64_gb_second_usd=0.00002, as_of="2026-01-01")
+    assert config.lambda_.architectures == (("*-arm", "arm64"),)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "reason"),
+    [
+        ("kafka_brokers: x", "kafka_brokers", "unknown key"),
+        ("metrics: {max_label_sets: 0}", "metrics.max_label_sets", "positive integer"),
+        ("metrics: [1]", "metrics", "must be a mapping"),
+        ("lambda: {default_architecture: sparc}", "lambda.default_architecture", "x86_64, arm64"),
+        ("lambda: {architectures: {'a*': mips}}", "lambda.architectures.a*", "x86_64, arm64"),
+        (
+            "lambda: {prices: {request_usd: -1, as_of: x}}",
+            "lambda.prices.request_usd",
+            "non-negative",
+        ),
+        ("lambda: {prices: {request_usd: 0}}", "lambda.prices.as_of", "when these prices"),
+        ("metric_filters: {a: 1}", "metric_filters", "must be a list"),
+        (
+            "metric_filters:\n  - filterName: x\n    filterPattern: '{ $.a = }'\n"
+            "    metricTransformations: [{metricName: m, metricNamespace: n, metricValue: '1'}]",
+            "metric_filters[0]",
+            "Invalid filter pattern",
+        ),
+        ("aws_region: ''", "aws_region", "region name"),
+    ],
+)
+def test_mistakes_name_file_key_and_reason(text: str, key: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, "pipeline.yaml")
+    assert raised.value.file == "pipeline.yaml"
+    assert raised.value.key == key
+    assert reason in raised.value.reason
+    assert str(raised.value).startswith(f"pipeline.yaml: {key}: ")
+
+
+def test_yaml_syntax_error_gives_line_and_column() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config("metrics:\n  max_label_sets: [1,\n", "bad.yaml")
+    assert raised.value.key is not None and raised.value.key.startswith("line ")
+    assert "not valid YAML" in raised.value.reason
+
+
+def test_top_level_must_be_a_mapping() -> None:
+    with pytest.raises(ConfigError, match="mapping of sections"):
+        parse_config("- 1\n- 2\n", "list.yaml")
+
+
+def test_unreadable_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError) as raised:
+        load_config(missing)
+    assert raised.value.file == str(missing)
