@@ -7,6 +7,7 @@ at a copy, or the tests that need it skip with the reason.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,24 @@ def shared() -> Path:
     if SHARED is None:
         pytest.skip(NO_SHARED)
     return SHARED
+
+
+def _tool(name: str, package: str) -> str:
+    """A command-line tool the suite needs; CI installs it, so there a missing one is a failure."""
+    found = shutil.which(name)
+    if found:
+        return found
+    reason = f"{name} is not installed (Debian package {package}; .ci/run installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return _tool("promtool", "prometheus")
+
+
+@pytest.fixture(scope="session")
+def prometheus_binary() -> str:
+    return _tool("prometheus", "prometheus")

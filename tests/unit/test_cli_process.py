@@ -1,0 +1,100 @@
+"""``cwlpipe process FILE... --config C --metrics-out F``: offline replay to exposition text."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from consumers.cli import main
+from tests.conftest import PROJECT_ROOT
+from tests.payloads import data_message
+
+REPORT = (
+    "REPORT RequestId: {rid}\tDuration: 1500.0 ms\tBilled Duration: 1500 ms\t"
+    "Memory Size: 1024 MB\tMax Memory Used: 100 MB{extra}"
+)
+LINES = [
+    REPORT.format(rid="a1", extra="\tInit Duration: 300.0 ms"),
+    REPORT.format(rid="a2", extra="\tStatus: timeout"),
+    '{"latency_ms": 120, "status": 503, "route": "/cart"}',
+    '{"latency_ms": 80, "status": 200, "route": "/cart"}',
+]
+
+
+def values(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(path.read_text()):
+        for sample in family.samples:
+            labels = tuple(sorted((k, v) for k, v in sample.labels.items() if v))
+            found[(sample.name, labels)] = sample.value
+    return found
+
+
+@pytest.fixture
+def payload(tmp_path: Path) -> Path:
+    path = tmp_path / "delivery.gz"
+    path.write_bytes(data_message(LINES))
+    return path
+
+
+def test_process_writes_lambda_and_filter_metrics(
+    payload: Path, tmp_path: Path, promtool: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "metrics.prom"
+    config = PROJECT_ROOT / "configs" / "examples" / "metric-filters.yaml"
+    code = main(["process", str(payload), "--config", str(config), "--metrics-out", str(out)])
+    assert code == 0
+    found = values(out)
+    orders = (("function", "orders"),)
+    assert found[("cwlpipe_lambda_invocations_total", orders)] == 2
+    assert found[("cwlpipe_lambda_timeouts_total", orders)] == 1
+    assert found[("cwlpipe_lambda_cold_starts_total", orders)] == 1
+    assert found[("api_server_errors_count", (("route", "/cart"),))] == 1
+    assert found[("api_latency_seconds_bucket", (("le", "0.1"),))] == 1
+    assert found[("api_latency_seconds_sum", ())] == pytest.approx(0.2)
+    assert "4 events" in capsys.readouterr().err
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=out.read_bytes(), capture_output=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout + checked.stderr == b""  # no lint warnings either
+
+
+def test_refused_file_is_reported_and_the_rest_processed(
+    payload: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.gz"
+    broken.write_bytes(payload.read_bytes()[:40])
+    out = tmp_path / "m.prom"
+    assert main(["process", str(broken), str(payload), "--metrics-out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"{broken}: refused: truncated gzip" in err
+    assert values(out)[("cwlpipe_lambda_invocations_total", (("function", "orders"),))] == 2
+
+
+def test_bad_config_stops_with_file_and_key(
+    payload: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("metrics: {max_label_sets: -3}\n")
+    assert main(["process", str(payload), "--config", str(config)]) == 2
+    assert (
+        f"{config}: metrics.max_label_sets: must be a positive integer" in capsys.readouterr().err
+    )
+
+
+def test_shared_samples_process_and_pass_promtool(
+    shared: Path, tmp_path: Path, promtool: str
+) -> None:
+    files = sorted(
+        str(p) for p in (shared / "samples").iterdir() if p.is_file() and p.suffix != ".md"
+    )
+    out = tmp_path / "m.prom"
+    assert main(["process", *files, "--metrics-out", str(out)]) == 0
+    found = values(out)
+    assert any(name == "cwlpipe_lambda_invocations_total" for name, _ in found)
+    checked = subprocess.run([promtool, "check", "metrics"], input=out.read_bytes(), check=False)
+    assert checked.returncode == 0
