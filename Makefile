@@ -27,6 +27,7 @@ test: $(BIN)/.installed system-tools
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_patterns.py
+	$(BIN)/python bench/bench_metrics.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
