@@ -1,9 +1,9 @@
 """The pipeline's configuration: YAML text in, a validated, typed config out.
 
 Every problem is a :class:`ConfigError` naming the file, the key path
-(``metric_filters[2].metricTransformations``) and the reason, so a broken
-config stops start-up with something an operator can act on. Reading the file
-is the shell's business; this module only parses text.
+(``routes[1].retention_days``) and the reason, so a broken config stops
+start-up with something an operator can act on. Reading the file and the
+environment is the shell's business; this module only parses what it is given.
 """
 
 from __future__ import annotations
@@ -14,20 +14,48 @@ from typing import Any
 
 import yaml
 
+from pipeline.config_values import Section
+from pipeline.connection_config import (
+    KafkaConfig,
+    OpenSearchConfig,
+    apply_environment,
+    parse_kafka,
+    parse_opensearch,
+)
 from pipeline.errors import ConfigError, MetricFilterError
 from pipeline.invocations import ARCHITECTURES, LambdaPrices
 from pipeline.metric_filters import MetricFilter, compile_metric_filter
+from pipeline.patterns import MatchAll
+from pipeline.routing import Route, Router, parse_route
 
-__all__ = ["LambdaConfig", "MetricsConfig", "PipelineConfig", "config_from_mapping", "parse_config"]
+__all__ = [
+    "LambdaConfig",
+    "MetricsConfig",
+    "PipelineConfig",
+    "config_from_mapping",
+    "parse_config",
+]
 
-_TOP_LEVEL = {"aws_region", "lambda", "metric_filters", "metrics"}
 DEFAULT_MAX_LABEL_SETS = 1000
+_TOP_LEVEL = (
+    "aws_region",
+    "default_route",
+    "kafka",
+    "lambda",
+    "metric_filters",
+    "metrics",
+    "opensearch",
+    "routes",
+    "shutdown_deadline_s",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class MetricsConfig:
     #: at most this many label sets per exported metric; samples for more are dropped and counted
     max_label_sets: int = DEFAULT_MAX_LABEL_SETS
+    port: int = 9108
+    address: str = "0.0.0.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +66,10 @@ class LambdaConfig:
     default_architecture: str = "x86_64"
 
 
+def _default_route() -> Route:
+    return Route("default", ("*",), MatchAll(""), "cwl", None)
+
+
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -45,11 +77,21 @@ class PipelineConfig:
     metric_filters: tuple[MetricFilter, ...] = ()
     #: the value of the ``@aws.region`` system-field dimension (payloads carry the account only)
     aws_region: str | None = None
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    opensearch: OpenSearchConfig = field(default_factory=OpenSearchConfig)
+    routes: tuple[Route, ...] = ()
+    default_route: Route = field(default_factory=_default_route)
+    shutdown_deadline_s: float = 30.0
     file: str | None = None
 
+    def router(self) -> Router:
+        return Router(self.routes, self.default_route)
 
-def parse_config(text: str, file: str = "<config>") -> PipelineConfig:
-    """Parse and validate YAML (or JSON, which is YAML) configuration text."""
+
+def parse_config(
+    text: str, file: str = "<config>", env: Mapping[str, str] | None = None
+) -> PipelineConfig:
+    """Parse and validate YAML (or JSON) configuration text, with ``env`` overrides applied."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -57,110 +99,105 @@ def parse_config(text: str, file: str = "<config>") -> PipelineConfig:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(f"not valid YAML: {problem}", file=file, key=where) from error
-    return config_from_mapping({} if data is None else data, file)
+    return config_from_mapping({} if data is None else data, file, env)
 
 
-def config_from_mapping(data: Any, file: str = "<config>") -> PipelineConfig:
+def config_from_mapping(
+    data: Any, file: str = "<config>", env: Mapping[str, str] | None = None
+) -> PipelineConfig:
     if not isinstance(data, Mapping):
         raise ConfigError("the configuration must be a mapping of sections", file=file)
-    _refuse_unknown(data, _TOP_LEVEL, "", file)
-    region = data.get("aws_region")
-    if region is not None and (not isinstance(region, str) or not region):
-        raise ConfigError("must be a region name such as eu-west-1", file=file, key="aws_region")
+    top = Section(apply_environment(data, env or {}), file)
+    top.only(_TOP_LEVEL)
+    routes, default = _routes(top), _default(top)
+    _check_prefixes(top, (*routes, default))
     return PipelineConfig(
-        metrics=_metrics(data.get("metrics") or {}, file),
-        lambda_=_lambda(data.get("lambda") or {}, file),
-        metric_filters=_metric_filters(data.get("metric_filters") or [], file),
-        aws_region=region,
+        metrics=_metrics(top.section("metrics")),
+        lambda_=_lambda(top.section("lambda")),
+        metric_filters=_metric_filters(top),
+        aws_region=top.optional_string("aws_region"),
+        kafka=parse_kafka(top.section("kafka")),
+        opensearch=parse_opensearch(top.section("opensearch")),
+        routes=routes,
+        default_route=default,
+        shutdown_deadline_s=top.number("shutdown_deadline_s", 30.0, 0.1),
         file=file,
     )
 
 
-def _refuse_unknown(data: Mapping[str, Any], known: set[str], prefix: str, file: str) -> None:
-    for key in data:
-        if key not in known:
-            raise ConfigError(
-                f"unknown key; expected one of {', '.join(sorted(known))}",
-                file=file,
-                key=f"{prefix}{key}",
-            )
-
-
-def _section(data: Any, key: str, file: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise ConfigError("must be a mapping", file=file, key=key)
-    return data
-
-
-def _metrics(data: Any, file: str) -> MetricsConfig:
-    section = _section(data, "metrics", file)
-    _refuse_unknown(section, {"max_label_sets"}, "metrics.", file)
-    cap = section.get("max_label_sets", DEFAULT_MAX_LABEL_SETS)
-    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-        raise ConfigError("must be a positive integer", file=file, key="metrics.max_label_sets")
-    return MetricsConfig(max_label_sets=cap)
-
-
-def _lambda(data: Any, file: str) -> LambdaConfig:
-    section = _section(data, "lambda", file)
-    _refuse_unknown(
-        section, {"enabled", "prices", "architectures", "default_architecture"}, "lambda.", file
+def _metrics(section: Section) -> MetricsConfig:
+    section.only(["max_label_sets", "port", "address"])
+    return MetricsConfig(
+        max_label_sets=section.integer("max_label_sets", DEFAULT_MAX_LABEL_SETS, 1),
+        port=section.integer("port", 9108, 0),
+        address=section.string("address", "0.0.0.0"),
     )
-    enabled = section.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise ConfigError("must be true or false", file=file, key="lambda.enabled")
-    default_architecture = section.get("default_architecture", "x86_64")
-    _architecture(default_architecture, "lambda.default_architecture", file)
-    architectures = _section(section.get("architectures") or {}, "lambda.architectures", file)
-    for glob, architecture in architectures.items():
-        _architecture(architecture, f"lambda.architectures.{glob}", file)
+
+
+def _lambda(section: Section) -> LambdaConfig:
+    section.only(["enabled", "prices", "architectures", "default_architecture"])
+    architectures = section.section("architectures")
+    for glob in architectures.data:
+        architectures.choice(glob, ARCHITECTURES)
     return LambdaConfig(
-        enabled=enabled,
-        prices=_prices(section.get("prices") or {}, file),
-        architectures=tuple((str(glob), str(arch)) for glob, arch in architectures.items()),
-        default_architecture=default_architecture,
+        enabled=section.boolean("enabled", True),
+        prices=_prices(section.section("prices")),
+        architectures=tuple((str(g), str(a)) for g, a in architectures.data.items()),
+        default_architecture=section.choice("default_architecture", ARCHITECTURES, "x86_64"),
     )
 
 
-def _architecture(value: Any, key: str, file: str) -> None:
-    if value not in ARCHITECTURES:
-        raise ConfigError(f"must be one of {', '.join(ARCHITECTURES)}", file=file, key=key)
-
-
-def _prices(data: Any, file: str) -> LambdaPrices:
-    section = _section(data, "lambda.prices", file)
+def _prices(section: Section) -> LambdaPrices:
     defaults = LambdaPrices()
     numbers = ("request_usd", "x86_64_gb_second_usd", "arm64_gb_second_usd")
-    _refuse_unknown(section, {*numbers, "as_of"}, "lambda.prices.", file)
-    values: dict[str, Any] = {}
-    for name in numbers:
-        value = section.get(name, getattr(defaults, name))
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ConfigError(
-                "must be a non-negative number", file=file, key=f"lambda.prices.{name}"
-            )
-        values[name] = float(value)
-    as_of = section.get("as_of", defaults.as_of if not section else None)
-    if not isinstance(as_of, str | type(None)):
-        as_of = str(as_of)  # YAML reads 2025-08-01 as a date
-    if section and not as_of:
-        raise ConfigError(
-            "say when these prices were published (YYYY-MM-DD)",
-            file=file,
-            key="lambda.prices.as_of",
-        )
-    return LambdaPrices(as_of=as_of or defaults.as_of, **values)
+    section.only([*numbers, "as_of"])
+    if not section.data:
+        return defaults
+    values = {name: section.number(name, getattr(defaults, name)) for name in numbers}
+    as_of = section.raw("as_of")
+    if not as_of:
+        raise section.error("as_of", "say when these prices were published (YYYY-MM-DD)")
+    return LambdaPrices(as_of=str(as_of), **values)  # YAML reads 2025-08-01 as a date
 
 
-def _metric_filters(data: Any, file: str) -> tuple[MetricFilter, ...]:
-    if not isinstance(data, list):
-        raise ConfigError(
-            "must be a list of metric filter definitions", file=file, key="metric_filters"
-        )
+def _metric_filters(top: Section) -> tuple[MetricFilter, ...]:
+    definitions = top.raw("metric_filters") or []
+    if not isinstance(definitions, list):
+        raise top.error("metric_filters", "must be a list of metric filter definitions")
     compiled = []
-    for index, definition in enumerate(data):
+    for index, definition in enumerate(definitions):
         try:
             compiled.append(compile_metric_filter(definition))
         except MetricFilterError as error:
-            raise ConfigError(str(error), file=file, key=f"metric_filters[{index}]") from error
+            raise top.error(f"metric_filters[{index}]", str(error)) from error
     return tuple(compiled)
+
+
+def _routes(top: Section) -> tuple[Route, ...]:
+    raw = top.raw("routes") or []
+    if not isinstance(raw, list):
+        raise top.error("routes", "must be a list of routes")
+    return tuple(
+        parse_route(Section(item, top.file, f"routes[{index}]"), f"route-{index + 1}")
+        for index, item in enumerate(raw)
+    )
+
+
+def _default(top: Section) -> Route:
+    if top.raw("default_route") is None:
+        return _default_route()
+    return parse_route(top.section("default_route"), "default", default=True)
+
+
+def _check_prefixes(top: Section, routes: tuple[Route, ...]) -> None:
+    """Two routes writing one index prefix must agree on its retention."""
+    seen: dict[str, tuple[int, Route]] = {}
+    for index, route in enumerate(routes):
+        earlier = seen.setdefault(route.index_prefix, (index, route))
+        if earlier[1].retention_days != route.retention_days:
+            where = "default_route" if index == len(routes) - 1 else f"routes[{index}]"
+            raise top.error(
+                f"{where}.retention_days",
+                f"index prefix {route.index_prefix!r} already has retention "
+                f"{earlier[1].retention_days or 'never'} in routes[{earlier[0]}]",
+            )

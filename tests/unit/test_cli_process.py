@@ -81,9 +81,7 @@ def test_bad_config_stops_with_file_and_key(
     config = tmp_path / "bad.yaml"
     config.write_text("metrics: {max_label_sets: -3}\n")
     assert main(["process", str(payload), "--config", str(config)]) == 2
-    assert (
-        f"{config}: metrics.max_label_sets: must be a positive integer" in capsys.readouterr().err
-    )
+    assert f"{config}: metrics.max_label_sets: must be an integer >= 1" in capsys.readouterr().err
 
 
 def test_shared_samples_process_and_pass_promtool(

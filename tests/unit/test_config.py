@@ -51,14 +51,14 @@ lambda:
     ("text", "key", "reason"),
     [
         ("kafka_brokers: x", "kafka_brokers", "unknown key"),
-        ("metrics: {max_label_sets: 0}", "metrics.max_label_sets", "positive integer"),
+        ("metrics: {max_label_sets: 0}", "metrics.max_label_sets", "integer >= 1"),
         ("metrics: [1]", "metrics", "must be a mapping"),
         ("lambda: {default_architecture: sparc}", "lambda.default_architecture", "x86_64, arm64"),
         ("lambda: {architectures: {'a*': mips}}", "lambda.architectures.a*", "x86_64, arm64"),
         (
             "lambda: {prices: {request_usd: -1, as_of: x}}",
             "lambda.prices.request_usd",
-            "non-negative",
+            "number >= 0",
         ),
         ("lambda: {prices: {request_usd: 0}}", "lambda.prices.as_of", "when these prices"),
         ("metric_filters: {a: 1}", "metric_filters", "must be a list"),
@@ -68,7 +68,7 @@ lambda:
             "metric_filters[0]",
             "Invalid filter pattern",
         ),
-        ("aws_region: ''", "aws_region", "region name"),
+        ("aws_region: ''", "aws_region", "non-empty string"),
     ],
 )
 def test_mistakes_name_file_key_and_reason(text: str, key: str, reason: str) -> None:
@@ -97,3 +97,61 @@ def test_unreadable_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         load_config(missing)
     assert raised.value.file == str(missing)
+
+
+def test_environment_overrides_connection_settings() -> None:
+    env = {
+        "CWLPIPE_KAFKA_BOOTSTRAP": "k1:9092,k2:9092",
+        "CWLPIPE_INPUT_TOPICS": "a, b,,c",
+        "CWLPIPE_GROUP_ID": "g",
+        "CWLPIPE_DLQ_TOPIC": "dlq",
+        "CWLPIPE_OPENSEARCH_URL": "https://search:9200",
+        "CWLPIPE_METRICS_PORT": "9999",
+    }
+    config = parse_config(load_default_text(), "pipeline.yaml", env)
+    assert config.kafka.bootstrap_servers == "k1:9092,k2:9092"
+    assert config.kafka.input_topics == ("a", "b", "c")
+    assert (config.kafka.group_id, config.kafka.dead_letter_topic) == ("g", "dlq")
+    assert config.opensearch.url == "https://search:9200"
+    assert config.metrics.port == 9999
+
+
+def test_bad_environment_value_is_named() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config("", "p.yaml", {"CWLPIPE_METRICS_PORT": "http"})
+    assert (raised.value.file, raised.value.key) == ("environment", "CWLPIPE_METRICS_PORT")
+
+
+def test_secrets_are_never_printed() -> None:
+    config = parse_config(
+        "kafka: {security_protocol: SASL_SSL, sasl_mechanism: SCRAM-SHA-512, sasl_username: u}\n"
+        "opensearch: {url: 'https://o:9200', username: admin}",
+        "p.yaml",
+        {"CWLPIPE_KAFKA_SASL_PASSWORD": "hunter2", "CWLPIPE_OPENSEARCH_PASSWORD": "s3cret"},
+    )
+    assert config.kafka.sasl_password is not None
+    assert config.kafka.sasl_password.value == "hunter2"
+    assert config.opensearch.password is not None
+    assert config.opensearch.password.value == "s3cret"
+    assert "hunter2" not in repr(config) and "s3cret" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("kafka: {security_protocol: SASL_SSL, sasl_username: u}", "kafka.sasl_password"),
+        ("kafka: {security_protocol: TLS}", "kafka.security_protocol"),
+        ("kafka: {sasl_mechanism: PLAIN}", "kafka.sasl_mechanism"),
+        ("opensearch: {url: 'search:9200'}", "opensearch.url"),
+        ("opensearch: {username: admin}", "opensearch.password"),
+        ("kafka: {input_topics: []}", "kafka.input_topics"),
+    ],
+)
+def test_connection_mistakes_name_the_key(text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, "p.yaml")
+    assert raised.value.key == key
+
+
+def load_default_text() -> str:
+    return DEFAULT_CONFIG.read_text(encoding="utf-8")

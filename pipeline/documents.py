@@ -1,0 +1,209 @@
+"""Log events as OpenSearch documents, shaped as the AWS console's stream-to-Elasticsearch
+function (the LogsToElasticsearch blueprint) writes them, so existing ``cwl-*`` dashboards work.
+
+The blueprint's source: extracted fields (numeric ones as numbers, a JSON
+object inside a value also under ``$<key>``), else the JSON object that starts
+at the message's first ``{``, then ``@id``, ``@timestamp``, ``@message``,
+``@owner``, ``@log_group`` and ``@log_stream``. On top of it, ``lambda.*``
+for platform lines and ``traceId`` for log-to-trace correlation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+
+from pipeline.lambda_platform import (
+    End,
+    FunctionRef,
+    PlatformEvent,
+    Report,
+    RuntimeFault,
+    Start,
+    TaskTimedOut,
+)
+
+__all__ = ["IndexAction", "JsonFields", "build_source", "day_index", "js_number"]
+
+JsonFields = Literal["merge", "nest", "off"]
+_JS_WHITESPACE = " \t\n\r\v\f\u00a0\ufeff\u2028\u2029"
+_MAX_SAFE_INTEGER = 2**53
+
+
+@dataclass(frozen=True, slots=True)
+class IndexAction:
+    """One ``index`` bulk action: the document ``source`` under ``_id`` in ``index``."""
+
+    index: str
+    id: str
+    source: dict[str, Any]
+
+
+def day_index(prefix: str, timestamp_ms: int) -> str:
+    """``<prefix>-YYYY.MM.DD`` of the event's UTC day, as the blueprint names its indices."""
+    day = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    return f"{prefix}-{day:%Y.%m.%d}"
+
+
+def iso_timestamp(timestamp_ms: int) -> str:
+    """JavaScript's ``Date.toISOString``: milliseconds and ``Z``."""
+    moment = datetime.fromtimestamp(timestamp_ms // 1000, UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{timestamp_ms % 1000:03d}Z"
+
+
+def build_source(
+    *,
+    event_id: str,
+    timestamp: int,
+    message: str,
+    owner: str,
+    log_group: str,
+    log_stream: str,
+    extracted_fields: dict[str, str] | None,
+    json_fields: JsonFields = "merge",
+    json_key: str = "json",
+    platform: PlatformEvent | None = None,
+    function: FunctionRef | None = None,
+) -> dict[str, Any]:
+    """The document for one event (see the module docstring)."""
+    if extracted_fields is not None:
+        source = _from_extracted(extracted_fields)
+    else:
+        found = _json_from_first_brace(message) if json_fields != "off" else None
+        if found is None:
+            source = {}
+        elif json_fields == "nest":
+            source = {json_key: found}
+        else:
+            source = found
+    source["@id"] = event_id
+    source["@timestamp"] = iso_timestamp(timestamp)
+    source["@message"] = message
+    source["@owner"] = owner
+    source["@log_group"] = log_group
+    source["@log_stream"] = log_stream
+    lambda_fields = _lambda_fields(platform, function)
+    if lambda_fields:
+        source["lambda"] = lambda_fields
+    trace_id = _trace_id(platform, source if json_fields == "merge" else None)
+    if trace_id:
+        source["traceId"] = trace_id
+    return source
+
+
+def _from_extracted(fields: dict[str, str]) -> dict[str, Any]:
+    source: dict[str, Any] = {}
+    for key, value in fields.items():
+        if not value:  # the blueprint skips falsy values
+            continue
+        number = js_number(value)
+        if number is not None:
+            source[key] = number
+            continue
+        found = _json_from_first_brace(value)
+        if found is not None:
+            source[f"${key}"] = found
+        source[key] = value
+    return source
+
+
+def js_number(text: str) -> int | float | None:
+    """The blueprint's ``isNumeric`` then ``1 * value``: JavaScript's number conversion.
+
+    Whitespace around is allowed, so are ``0x``/``0o``/``0b`` integers and
+    exponents; ``Infinity``, ``NaN`` and Python-only spellings (``1_000``,
+    ``inf``) are not numbers. Integral results come back as ints, as JSON
+    writes them without a fraction.
+    """
+    body = text.strip(_JS_WHITESPACE)
+    if not body:
+        return None
+    value: float
+    lower = body.lower()
+    if lower[:2] in ("0x", "0o", "0b"):
+        base = {"0x": 16, "0o": 8, "0b": 2}[lower[:2]]
+        try:
+            value = float(int(body[2:], base)) if "_" not in body else math.nan
+        except ValueError:
+            return None
+    else:
+        if "_" in body or any(c.isalpha() and c not in "eE" for c in body):
+            return None
+        try:
+            value = float(body)
+        except ValueError:
+            return None
+    if not math.isfinite(value):
+        return None
+    if value.is_integer() and abs(value) < _MAX_SAFE_INTEGER:
+        return int(value)
+    return value
+
+
+def _json_from_first_brace(text: str) -> dict[str, Any] | None:
+    start = text.find("{")
+    if start < 0:
+        return None
+    try:
+        value = orjson.loads(text[start:])
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _lambda_fields(
+    platform: PlatformEvent | None, function: FunctionRef | None
+) -> dict[str, Any] | None:
+    fields: dict[str, Any] = {}
+    if isinstance(platform, Report):
+        fields = {
+            "type": "report",
+            "request_id": platform.request_id,
+            "duration_ms": platform.duration_ms,
+            "billed_duration_ms": platform.billed_duration_ms,
+            "memory_size_mb": platform.memory_size_mb,
+            "max_memory_used_mb": platform.max_memory_used_mb,
+            "init_duration_ms": platform.init_duration_ms,
+            "restore_duration_ms": platform.restore_duration_ms,
+            "billed_restore_duration_ms": platform.billed_restore_duration_ms,
+            "status": platform.status,
+            "error_type": platform.error_type,
+            "cold_start": platform.cold_start,
+        }
+    elif isinstance(platform, Start):
+        fields = {"type": "start", "request_id": platform.request_id, "version": platform.version}
+    elif isinstance(platform, End):
+        fields = {"type": "end", "request_id": platform.request_id}
+    elif isinstance(platform, TaskTimedOut):
+        fields = {
+            "type": "timeout",
+            "request_id": platform.request_id,
+            "timeout_seconds": platform.timeout_seconds,
+        }
+    elif isinstance(platform, RuntimeFault):
+        fields = {
+            "type": "fault",
+            "request_id": platform.request_id,
+            "error_type": platform.error_type,
+        }
+    if not fields:
+        return None
+    if function is not None:
+        fields["function"] = function.name
+        fields["function_version"] = function.version
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _trace_id(platform: PlatformEvent | None, merged: dict[str, Any] | None) -> str | None:
+    if isinstance(platform, Report | Start) and platform.xray_trace_id:
+        return platform.xray_trace_id
+    if merged:
+        for key in ("traceId", "xray_trace_id", "trace_id"):
+            value = merged.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
