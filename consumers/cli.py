@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from consumers import demo_command, process_command, test_pattern_command
+from consumers import demo_command, process_command, run_command, test_pattern_command
 
 __all__ = ["main"]
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo_command.register(commands)
     process_command.register(commands)
+    run_command.register(commands)
     test_pattern_command.register(commands)
     return parser
 

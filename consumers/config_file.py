@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.config import PipelineConfig, parse_config
@@ -12,8 +13,8 @@ __all__ = ["DEFAULT_CONFIG", "load_config"]
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "pipeline.yaml"
 
 
-def load_config(path: str | Path | None) -> PipelineConfig:
-    """The validated config in ``path``; with no path, the built-in defaults."""
+def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -> PipelineConfig:
+    """The validated config in ``path`` (``env`` overrides applied); no path: built-in defaults."""
     if path is None:
         return PipelineConfig()
     try:
@@ -22,4 +23,4 @@ def load_config(path: str | Path | None) -> PipelineConfig:
         raise ConfigError(f"cannot read: {error.strerror}", file=str(path)) from error
     except UnicodeDecodeError as error:
         raise ConfigError(f"not UTF-8 text: {error.reason}", file=str(path)) from error
-    return parse_config(text, file=str(path))
+    return parse_config(text, file=str(path), env=env)

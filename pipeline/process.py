@@ -40,6 +40,7 @@ class Outcome:
     events: int = 0
     filtered_out: int = 0
     filtered_by_route: dict[str, int] = field(default_factory=dict)
+    newest_event_ms: int = 0  # for the lag metric
 
 
 class Processor:
@@ -78,6 +79,8 @@ class Processor:
         keep_all = pattern.kind == "all"
         for event in batch.events:
             outcome.events += 1
+            if event.timestamp > outcome.newest_event_ms:
+                outcome.newest_event_ms = event.timestamp
             view = ParsedMessage(event.message)
             platform = self.deriver.observe(outcome.derived, context, view, event.timestamp)
             match = None if keep_all else pattern.match(view)

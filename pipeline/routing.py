@@ -21,7 +21,7 @@ from pipeline.errors import MetricFilterError, PatternError
 from pipeline.metric_filters import MetricFilter, compile_metric_filter
 from pipeline.patterns import FilterPattern, compile_pattern
 
-__all__ = ["RETENTION_DAYS", "Route", "Router", "parse_route"]
+__all__ = ["RETENTION_DAYS", "Route", "Router", "day_pattern", "parse_route"]
 
 # PutRetentionPolicy's allowed retentionInDays.
 RETENTION_DAYS = (
@@ -50,7 +50,12 @@ class Route:
 
     @property
     def index_pattern(self) -> str:
-        return f"{self.index_prefix}-*"
+        """The route's day indices only (``cwl-2*``), so ``cwl`` never claims ``cwl-web-*``."""
+        return day_pattern(self.index_prefix)
+
+
+def day_pattern(index_prefix: str) -> str:
+    return f"{index_prefix}-2*"
 
 
 def parse_route(section: Section, name: str, *, default: bool = False) -> Route:

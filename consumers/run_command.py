@@ -1,0 +1,139 @@
+"""``cwlpipe run``: the ingestion daemon (Kafka -> OpenSearch, dead letters, /metrics).
+
+Scale-out is Kafka's consumer group: ``--workers N`` starts N processes in
+the same group (metrics on ports port..port+N-1), and more hosts can join
+the same group. A bad config stops start-up with file, key and reason
+(exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from typing import Any
+
+from consumers.config_file import DEFAULT_CONFIG, load_config
+from consumers.daemon import Daemon
+from consumers.kafka_source import make_consumer, make_producer
+from consumers.opensearch_sink import OpenSearchSink, make_client
+from consumers.retention import RetentionManager
+from pipeline.config import PipelineConfig
+from pipeline.errors import ConfigError
+
+__all__ = ["build_daemon", "register", "run", "serve"]
+
+EXIT_CONFIG = 2
+log = logging.getLogger("cwlpipe")
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run the ingestion daemon",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="pipeline config (YAML)")
+    parser.add_argument("--workers", type=int, default=1, help="processes in the consumer group")
+    parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.set_defaults(handler=run)
+
+
+def build_daemon(config: PipelineConfig, metrics_port: int | None = None) -> Daemon:
+    if config.opensearch.url is None:
+        raise ConfigError(
+            "cwlpipe run needs an OpenSearch URL", file=config.file, key="opensearch.url"
+        )
+    sink = OpenSearchSink(make_client(config.opensearch), config.opensearch)
+    return Daemon(
+        config,
+        make_consumer(config.kafka),
+        make_producer(config.kafka),
+        sink,
+        metrics_port=metrics_port,
+    )
+
+
+async def serve(daemon: Daemon, *, until_idle: float | None = None) -> int:
+    """Bootstrap the store (templates, retention), then consume until stopped."""
+    routes = daemon.config.router().all_routes
+    await daemon.sink.install_templates([route.index_prefix for route in routes])
+    retention = RetentionManager(daemon.sink.client)
+    plan = await retention.apply(routes)
+    for line in plan.describe():
+        log.info("retention: %s", line)
+    sweeper = asyncio.create_task(retention.sweep_forever(routes)) if not plan.ism else None
+    try:
+        return await daemon.run(until_idle=until_idle)
+    finally:
+        if sweeper is not None:
+            sweeper.cancel()
+        await daemon.sink.client.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        config = load_config(args.config, env=os.environ)
+    except ConfigError as error:
+        print(f"cwlpipe run: bad config: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.workers > 1:
+        return _supervise(args)
+    port = config.metrics.port + args.worker_index if config.metrics.port else 0
+    config = replace(config, metrics=replace(config.metrics, port=port))
+    try:
+        daemon = build_daemon(config)
+    except ConfigError as error:
+        print(f"cwlpipe run: bad config: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    return _run_loop(daemon)
+
+
+def _run_loop(daemon: Daemon) -> int:
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # uvloop is for Linux and macOS; asyncio's loop works everywhere
+        runner = asyncio.run
+
+    async def main() -> int:
+        daemon.install_signal_handlers()
+        return await serve(daemon)
+
+    return int(runner(main()))
+
+
+def _supervise(args: argparse.Namespace) -> int:
+    """N worker processes in one consumer group; signals are passed on, the worst exit wins."""
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "consumers.cli",
+                "run",
+                "--config",
+                args.config,
+                "--worker-index",
+                str(index),
+            ]
+        )
+        for index in range(args.workers)
+    ]
+
+    def forward(signum: int, frame: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return max(child.wait() for child in children)

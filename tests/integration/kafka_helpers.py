@@ -1,0 +1,99 @@
+"""Helpers for tests against the real broker: topics, producing, committed offsets, reading back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+T = TypeVar("T")
+DEADLINE_S = 90.0
+
+
+def unique(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+async def create_topics(bootstrap: str, topics: dict[str, int]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, count, 1) for name, count in topics.items()])
+    finally:
+        await admin.close()
+
+
+async def produce(
+    bootstrap: str, topic: str, values: Sequence[bytes], *, partitions: int = 1
+) -> dict[TopicPartition, int]:
+    """Produce round-robin over partitions; returns the end offset (next offset) per partition."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    ends: dict[TopicPartition, int] = {}
+    try:
+        for index, value in enumerate(values):
+            meta = await producer.send_and_wait(topic, value, partition=index % partitions)
+            partition = TopicPartition(topic, meta.partition)
+            ends[partition] = max(ends.get(partition, 0), meta.offset + 1)
+    finally:
+        await producer.stop()
+    return ends
+
+
+async def committed(
+    bootstrap: str, group: str, partitions: Sequence[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """The group's committed offsets, read with a consumer that does not join the group."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        found = {}
+        for partition in partitions:
+            found[partition] = await consumer.committed(partition) or 0
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def read_all(bootstrap: str, topic: str, count: int, *, partitions: int = 1) -> list[Any]:
+    """Exactly ``count`` records of ``topic`` from the start (assign, no group), or fail."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
+        records: list[Any] = []
+        deadline = time.monotonic() + DEADLINE_S
+        while len(records) < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for items in batch.values():
+                records += items
+        # anything beyond ``count`` arriving shortly after is a duplicate: look once more
+        batch = await consumer.getmany(timeout_ms=500)
+        for items in batch.values():
+            records += items
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], what: str, timeout: float = DEADLINE_S
+) -> T:
+    """Await ``check`` until it returns a truthy value (polling: the servers push nothing)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
