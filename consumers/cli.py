@@ -6,7 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from consumers import demo_command, process_command, run_command, test_pattern_command
+from consumers import (
+    demo_command,
+    process_command,
+    retention_command,
+    run_command,
+    test_pattern_command,
+)
 
 __all__ = ["main"]
 
@@ -20,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_command.register(commands)
     process_command.register(commands)
     run_command.register(commands)
+    retention_command.register(commands)
     test_pattern_command.register(commands)
     return parser
 

@@ -1,0 +1,68 @@
+"""``cwlpipe retention [--dry-run]``: put the routes' retention in place in the store, or show how.
+
+With ISM: create or update one policy per distinct retention and attach it to
+existing day indices. Without ISM: delete the day indices past retention
+(the daemon's sweeper does the same every hour). ``--dry-run`` only reads and
+prints the plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import Any
+
+from opensearchpy.exceptions import ConnectionError as StoreConnectionError
+from opensearchpy.exceptions import TransportError
+
+from consumers.config_file import DEFAULT_CONFIG, load_config
+from consumers.opensearch_sink import make_client
+from consumers.retention import RetentionManager
+from pipeline.errors import ConfigError
+
+__all__ = ["register", "run"]
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "retention",
+        help="apply (or with --dry-run print) the retention plan",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="pipeline config (YAML)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config, env=os.environ)
+        if config.opensearch.url is None:
+            raise ConfigError("no OpenSearch URL", file=config.file, key="opensearch.url")
+    except ConfigError as error:
+        print(f"cwlpipe retention: bad config: {error}", file=sys.stderr)
+        return 2
+
+    async def apply() -> list[str]:
+        client = make_client(config.opensearch)
+        try:
+            plan = await RetentionManager(client).apply(
+                config.router().all_routes, dry_run=args.dry_run
+            )
+            return plan.describe()
+        finally:
+            await client.close()
+
+    try:
+        lines = asyncio.run(apply())
+    except (StoreConnectionError, TransportError) as error:
+        print(f"cwlpipe retention: OpenSearch: {error}", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print("dry run, nothing was changed; the plan:")
+    for line in lines:
+        print(f"  {line}" if args.dry_run else line)
+    return 0
