@@ -97,6 +97,14 @@ class Daemon:
             self._deadline = time.monotonic() + self.config.shutdown_deadline_s
             self._stopping.set()
 
+    async def wait_for_stop(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True as soon as a stop is requested."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
     def _throttled(self, reason: str) -> None:
         self.metrics.throttles.labels(reason).inc()
 

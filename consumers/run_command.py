@@ -18,11 +18,14 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+from opensearchpy.exceptions import ConnectionError as StoreConnectionError
+from opensearchpy.exceptions import TransportError
+
 from consumers.config_file import DEFAULT_CONFIG, load_config
 from consumers.daemon import Daemon
 from consumers.kafka_source import make_consumer, make_producer
 from consumers.opensearch_sink import OpenSearchSink, make_client
-from consumers.retention import RetentionManager
+from consumers.retention import RetentionManager, RetentionPlan
 from pipeline.config import PipelineConfig
 from pipeline.errors import ConfigError
 
@@ -63,18 +66,40 @@ def build_daemon(config: PipelineConfig, metrics_port: int | None = None) -> Dae
 async def serve(daemon: Daemon, *, until_idle: float | None = None) -> int:
     """Bootstrap the store (templates, retention), then consume until stopped."""
     routes = daemon.config.router().all_routes
-    await daemon.sink.install_templates([route.index_prefix for route in routes])
     retention = RetentionManager(daemon.sink.client)
-    plan = await retention.apply(routes)
-    for line in plan.describe():
-        log.info("retention: %s", line)
-    sweeper = asyncio.create_task(retention.sweep_forever(routes)) if not plan.ism else None
+    sweeper = None
     try:
+        plan = await _bootstrap_store(daemon, retention)
+        if plan is None:
+            return 0  # asked to stop before the store ever answered
+        for line in plan.describe():
+            log.info("retention: %s", line)
+        if not plan.ism:
+            sweeper = asyncio.create_task(retention.sweep_forever(routes))
         return await daemon.run(until_idle=until_idle)
     finally:
         if sweeper is not None:
             sweeper.cancel()
         await daemon.sink.client.close()
+
+
+async def _bootstrap_store(daemon: Daemon, retention: RetentionManager) -> RetentionPlan | None:
+    """Templates and retention before the first document; waits out a store that is down."""
+    routes = daemon.config.router().all_routes
+    attempt = 0
+    while True:
+        try:
+            await daemon.sink.install_templates([route.index_prefix for route in routes])
+            return await retention.apply(routes)
+        except (StoreConnectionError, TransportError) as error:
+            status = getattr(error, "status_code", None)
+            if isinstance(status, int) and 400 <= status < 500 and status != 429:
+                raise  # refused for good (auth, bad request): an operator must act
+            delay = daemon.sink.backoff(attempt)
+            log.warning("OpenSearch not ready (%s); retrying in %.1f s", error, delay)
+            if await daemon.wait_for_stop(delay):
+                return None
+            attempt += 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,15 +113,13 @@ def run(args: argparse.Namespace) -> int:
         return _supervise(args)
     port = config.metrics.port + args.worker_index if config.metrics.port else 0
     config = replace(config, metrics=replace(config.metrics, port=port))
-    try:
-        daemon = build_daemon(config)
-    except ConfigError as error:
-        print(f"cwlpipe run: bad config: {error}", file=sys.stderr)
+    if config.opensearch.url is None:
+        print("cwlpipe run: bad config: no OpenSearch URL (opensearch.url)", file=sys.stderr)
         return EXIT_CONFIG
-    return _run_loop(daemon)
+    return _run_loop(config)
 
 
-def _run_loop(daemon: Daemon) -> int:
+def _run_loop(config: PipelineConfig) -> int:
     try:
         import uvloop
 
@@ -105,6 +128,7 @@ def _run_loop(daemon: Daemon) -> int:
         runner = asyncio.run
 
     async def main() -> int:
+        daemon = build_daemon(config)  # aiokafka wants its loop running
         daemon.install_signal_handlers()
         return await serve(daemon)
 

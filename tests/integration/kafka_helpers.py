@@ -86,11 +86,21 @@ async def read_all(bootstrap: str, topic: str, count: int, *, partitions: int = 
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T | None]], what: str, timeout: float = DEADLINE_S
+    check: Callable[[], Awaitable[T | None]],
+    what: str,
+    timeout: float = DEADLINE_S,
+    watch: Sequence[asyncio.Task[Any]] = (),
 ) -> T:
-    """Await ``check`` until it returns a truthy value (polling: the servers push nothing)."""
+    """Await ``check`` until it returns a truthy value (polling: the servers push nothing).
+
+    A task in ``watch`` that ends meanwhile fails the wait at once, with its error.
+    """
     deadline = time.monotonic() + timeout
     while True:
+        for task in watch:
+            if task.done():
+                task.result()
+                raise AssertionError(f"{task.get_name()} ended while waiting for {what}")
         result = await check()
         if result:
             return result
