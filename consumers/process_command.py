@@ -1,16 +1,20 @@
-"""``cwlpipe process FILE...``: replay exported payloads offline and write what they yield.
+"""``cwlpipe process FILE...``: replay exported payloads offline.
 
 Each file is one delivery as it was exported (a Firehose-to-S3 object, a
-saved subscription record, a Lambda ``awslogs`` event, plain JSON). Derived
-metrics (Lambda invocation metrics, EMF, the config's metric filters) are
-written as Prometheus exposition text with ``--metrics-out``. A file that
-cannot be decoded is reported with its reason and the exit status is 1; the
-other files are still processed.
+saved subscription record, a Lambda ``awslogs`` event, plain JSON). The
+documents go to OpenSearch when the config names one, else to stdout as
+``_bulk`` NDJSON (``--documents`` chooses); derived metrics (Lambda, EMF,
+metric filters) are written as Prometheus exposition text with
+``--metrics-out``. A file that cannot be decoded, or a document the store
+refuses, is reported with its reason on stderr and the exit status is 1; the
+rest is still processed. Progress goes to stderr for large inputs.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +24,18 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from consumers.config_file import load_config
 from consumers.metrics_export import DerivedMetricsExporter
+from consumers.opensearch_sink import OpenSearchSink, StoreUnavailable, bulk_body, make_client
 from pipeline.config import PipelineConfig
-from pipeline.derived_metrics import MetricsDeriver
-from pipeline.errors import ConfigError, PayloadError
-from pipeline.payload import decode
+from pipeline.documents import IndexAction
+from pipeline.errors import ConfigError
+from pipeline.process import Processor
 
 __all__ = ["exporter_for", "register", "run"]
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+PROGRESS_BYTES = 32 * 1024 * 1024  # report progress when the input is at least this large
+PROGRESS_FILES = 20
 
 
 def register(commands: Any) -> None:
@@ -41,6 +48,12 @@ def register(commands: Any) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="payload files")
     parser.add_argument("--config", help="pipeline config (YAML); default: built-in defaults")
     parser.add_argument(
+        "--documents",
+        choices=("auto", "stdout", "opensearch", "none"),
+        default="auto",
+        help="where documents go; auto: OpenSearch when configured, else stdout",
+    )
+    parser.add_argument(
         "--metrics-out",
         metavar="F",
         help="write the derived metrics as Prometheus exposition text to F ('-': stdout)",
@@ -49,9 +62,12 @@ def register(commands: Any) -> None:
 
 
 def exporter_for(config: PipelineConfig) -> DerivedMetricsExporter:
+    filters = [*config.metric_filters]
+    for route in config.router().all_routes:
+        filters += route.metric_filters
     buckets = {
         (f.definition.metric_namespace, f.definition.metric_name): f.definition.histogram_buckets
-        for f in config.metric_filters
+        for f in filters
         if f.definition.histogram_buckets
     }
     return DerivedMetricsExporter(config.metrics.max_label_sets, buckets)
@@ -64,6 +80,9 @@ class _Tally:
     batches: int = 0
     control: int = 0
     events: int = 0
+    filtered: int = 0
+    documents: int = 0
+    rejected: int = 0
     samples: int = 0
     invocation_samples: int = 0
     emf_invalid: int = 0
@@ -71,38 +90,57 @@ class _Tally:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, env=os.environ)
     except ConfigError as error:
         print(f"cwlpipe process: bad config: {error}", file=sys.stderr)
         return EXIT_USAGE
-    deriver = MetricsDeriver(config)
+    target = args.documents
+    if target == "auto":
+        target = "opensearch" if config.opensearch.url else "stdout"
+    if target == "opensearch" and not config.opensearch.url:
+        print("cwlpipe process: --documents opensearch needs opensearch.url", file=sys.stderr)
+        return EXIT_USAGE
+    if target == "stdout" and args.metrics_out == "-":
+        print("cwlpipe process: documents and metrics cannot both go to stdout", file=sys.stderr)
+        return EXIT_USAGE
+    return asyncio.run(_process(args, config, target))
+
+
+async def _process(args: argparse.Namespace, config: PipelineConfig, target: str) -> int:
+    processor = Processor(config)
     exporter = exporter_for(config)
     tally = _Tally()
-    for name in args.files:
-        tally.files += 1
-        try:
-            batches = decode(Path(name).read_bytes())
-        except OSError as error:
-            tally.refused += 1
-            print(f"{name}: cannot read: {error.strerror}", file=sys.stderr)
-            continue
-        except PayloadError as error:
-            tally.refused += 1
-            print(f"{name}: refused: {error}", file=sys.stderr)
-            continue
-        for batch in batches:
-            tally.batches += 1
-            if batch.is_control:
-                tally.control += 1
+    sink = None
+    if target == "opensearch":
+        sink = OpenSearchSink(make_client(config.opensearch), config.opensearch)
+        await sink.install_templates([r.index_prefix for r in config.router().all_routes])
+    sizes = [_size(name) for name in args.files]
+    progress = sum(sizes) >= PROGRESS_BYTES or len(args.files) >= PROGRESS_FILES
+    try:
+        for number, name in enumerate(args.files, start=1):
+            tally.files += 1
+            try:
+                data = Path(name).read_bytes()
+            except OSError as error:
+                tally.refused += 1
+                print(f"{name}: cannot read: {error.strerror}", file=sys.stderr)
                 continue
-            tally.events += len(batch.events)
-            derived = deriver.derive(batch)
-            exporter.observe_samples(derived.samples)
-            exporter.observe_invocations(derived.invocations)
-            exporter.count_invalid_emf(len(derived.emf_invalid))
-            tally.samples += len(derived.samples)
-            tally.invocation_samples += len(derived.invocations)
-            tally.emf_invalid += len(derived.emf_invalid)
+            outcome = processor.process(data)
+            if outcome.dead_letter is not None:
+                tally.refused += 1
+                print(f"{name}: refused: {outcome.dead_letter.reason}", file=sys.stderr)
+                continue
+            _count(tally, outcome, exporter)
+            await _deliver(outcome.actions, target, sink, tally, name)
+            if progress:
+                print(
+                    f"[{number}/{len(args.files)}] {name}: {outcome.events} events, "
+                    f"{len(outcome.actions)} documents",
+                    file=sys.stderr,
+                )
+    finally:
+        if sink is not None:
+            await sink.client.close()
     if args.metrics_out:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(exporter)
@@ -113,11 +151,65 @@ def run(args: argparse.Namespace) -> int:
             Path(args.metrics_out).write_bytes(exposition)
     print(
         f"cwlpipe process: {tally.files} files, {tally.refused} refused; {tally.batches} batches "
-        f"({tally.control} control), {tally.events} events; {tally.samples} metric samples, "
-        f"{tally.invocation_samples} Lambda samples, {tally.emf_invalid} invalid EMF documents",
+        f"({tally.control} control), {tally.events} events, {tally.filtered} filtered out, "
+        f"{tally.documents} documents ({target}), {tally.rejected} rejected; "
+        f"{tally.samples} metric samples, {tally.invocation_samples} Lambda samples, "
+        f"{tally.emf_invalid} invalid EMF documents",
         file=sys.stderr,
     )
     dropped = exporter.dropped()
     if dropped:
         print(f"cwlpipe process: label-set cap dropped samples: {dropped}", file=sys.stderr)
-    return EXIT_REFUSED if tally.refused else 0
+    return EXIT_REFUSED if tally.refused or tally.rejected else 0
+
+
+def _size(name: str) -> int:
+    try:
+        return os.path.getsize(name)
+    except OSError:
+        return 0
+
+
+def _count(tally: _Tally, outcome: Any, exporter: DerivedMetricsExporter) -> None:
+    tally.batches += outcome.batches
+    tally.control += outcome.control_batches
+    tally.events += outcome.events
+    tally.filtered += outcome.filtered_out
+    derived = outcome.derived
+    exporter.observe_samples(derived.samples)
+    exporter.observe_invocations(derived.invocations)
+    exporter.count_invalid_emf(len(derived.emf_invalid))
+    tally.samples += len(derived.samples)
+    tally.invocation_samples += len(derived.invocations)
+    tally.emf_invalid += len(derived.emf_invalid)
+
+
+async def _deliver(
+    actions: list[IndexAction],
+    target: str,
+    sink: OpenSearchSink | None,
+    tally: _Tally,
+    name: str,
+) -> None:
+    if not actions or target == "none":
+        return
+    if target == "stdout":
+        sys.stdout.buffer.write(bulk_body(actions))
+        tally.documents += len(actions)
+        return
+    assert sink is not None
+    try:
+        report = await sink.write(actions)
+    except StoreUnavailable as error:
+        tally.documents += error.acknowledged
+        tally.rejected += len(error.pending)
+        print(f"{name}: OpenSearch unavailable: {error}", file=sys.stderr)
+        return
+    tally.documents += report.indexed
+    tally.rejected += len(report.rejected)
+    for rejection in report.rejected:
+        print(
+            f"{name}: {rejection.action.index}/{rejection.action.id} refused: "
+            f"HTTP {rejection.status} {rejection.reason}",
+            file=sys.stderr,
+        )

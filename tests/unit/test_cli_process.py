@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -96,3 +97,33 @@ def test_shared_samples_process_and_pass_promtool(
     assert any(name == "cwlpipe_lambda_invocations_total" for name, _ in found)
     checked = subprocess.run([promtool, "check", "metrics"], input=out.read_bytes(), check=False)
     assert checked.returncode == 0
+
+
+def test_without_a_store_documents_go_to_stdout_as_bulk_ndjson(
+    payload: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    assert main(["process", str(payload)]) == 0
+    out = capsysbinary.readouterr().out.decode()
+    lines = [orjson.loads(line) for line in out.splitlines()]
+    actions, sources = lines[::2], lines[1::2]
+    assert [a["index"]["_id"] for a in actions] == [
+        str(36_000_000_000_000_000 + i) for i in range(4)
+    ]
+    assert all(a["index"]["_index"].startswith("cwl-") for a in actions)
+    assert sources[2]["latency_ms"] == 120 and sources[2]["@log_group"] == "/aws/lambda/orders"
+    assert sources[0]["lambda"]["type"] == "report"
+
+
+def test_documents_none_prints_nothing_and_stdout_twice_is_refused(
+    payload: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    assert main(["process", str(payload), "--documents", "none"]) == 0
+    assert capsysbinary.readouterr().out == b""
+    assert main(["process", str(payload), "--metrics-out", "-"]) == 2
+    assert main(["process", str(payload), "--documents", "opensearch"]) == 2
+
+
+def test_progress_for_many_files(payload: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["process", "--documents", "none", *[str(payload)] * 25]) == 0
+    err = capsys.readouterr().err
+    assert f"[25/25] {payload}: 4 events, 4 documents" in err
