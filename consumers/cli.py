@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from consumers import (
     demo_command,
     process_command,
+    produce_samples_command,
     retention_command,
     run_command,
     test_pattern_command,
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     process_command.register(commands)
     run_command.register(commands)
     retention_command.register(commands)
+    produce_samples_command.register(commands)
     test_pattern_command.register(commands)
     return parser
 

@@ -1,0 +1,79 @@
+"""``cwlpipe produce-samples``: send the project's generated sample deliveries to a topic.
+
+For trying a real deployment (the docker-compose producer uses it): good and
+bad deliveries with current timestamps, once or every ``--every`` seconds.
+Topics are created when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from consumers.config_file import DEFAULT_CONFIG, load_config
+from consumers.kafka_source import make_producer
+from consumers.sample_data import sample_payloads
+from pipeline.errors import ConfigError
+
+__all__ = ["register", "run"]
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "produce-samples",
+        help="produce generated sample deliveries to the input topic",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="pipeline config (YAML)")
+    parser.add_argument("--every", type=float, default=0, help="repeat every N seconds (0: once)")
+    parser.add_argument("--partitions", type=int, default=3, help="for topics it creates")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config, env=os.environ)
+    except ConfigError as error:
+        print(f"cwlpipe produce-samples: bad config: {error}", file=sys.stderr)
+        return 2
+    settings = config.kafka
+
+    async def produce() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+        await admin.start()
+        try:
+            topics = [*settings.input_topics, settings.dead_letter_topic]
+            existing = set(await admin.list_topics())
+            missing = [NewTopic(t, args.partitions, 1) for t in topics if t not in existing]
+            if missing:
+                with contextlib.suppress(TopicAlreadyExistsError):  # another producer was first
+                    await admin.create_topics(missing)
+        finally:
+            await admin.close()
+        producer = make_producer(settings)
+        await producer.start()
+        try:
+            seed = 0
+            while True:
+                payloads = sample_payloads(int(time.time() * 1000), seed=seed)
+                for payload in payloads:
+                    await producer.send_and_wait(settings.input_topics[0], payload.data)
+                print(f"produced {len(payloads)} deliveries to {settings.input_topics[0]}")
+                if args.every <= 0:
+                    return
+                seed += 1
+                await asyncio.sleep(args.every)
+        finally:
+            await producer.stop()
+
+    asyncio.run(produce())
+    return 0
