@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 
+import orjson
 import pytest
+from opensearchpy import AsyncOpenSearch
 
+from consumers.dead_letters import decode_dead_letter
 from consumers.run_command import build_daemon, serve
 from consumers.sample_data import sample_payloads
+from pipeline.process import Processor
 from tests.integration.fault_proxy import FaultProxy
-from tests.integration.kafka_helpers import create_topics, eventually, produce, unique
+from tests.integration.kafka_helpers import create_topics, eventually, produce, read_all, unique
 from tests.integration.test_daemon_end_to_end import (
     _samples,
     all_ids,
@@ -97,3 +101,44 @@ async def test_two_daemons_share_the_partitions_and_lose_nothing(
     processed = [_samples(d)["cwlpipe_records_in_total"] for d in (first, second)]
     assert all(count > 0 for count in processed)
     assert sum(processed) >= len(values)  # a rebalance may hand some records over twice
+
+
+async def test_documents_the_store_refuses_go_to_the_dead_letters_with_its_reason(
+    kafka_bootstrap: str, osmem_url: str
+) -> None:
+    topic, dlq, group = unique("logs"), unique("dlq"), unique("group")
+    await create_topics(kafka_bootstrap, {topic: 1, dlq: 1})
+    config = config_for(kafka_bootstrap, osmem_url, topic, dlq, group)
+    values = good_values()
+    processor_actions = [
+        action for value in values for action in Processor(config).process(value).actions
+    ]
+    days = sorted({action.index for action in processor_actions})
+    blocked = days[-1]  # today's index is read-only: every document for it is refused (403)
+    client = AsyncOpenSearch(hosts=[osmem_url])
+    await client.indices.create(index=blocked, body={"settings": {"index.blocks.write": True}})
+    await client.close()
+    refused = [a for a in processor_actions if a.index == blocked]
+    assert refused
+
+    ends = await produce(kafka_bootstrap, topic, values)
+    daemon = build_daemon(config)
+    task = asyncio.create_task(serve(daemon))
+    await eventually(
+        lambda: drained(kafka_bootstrap, group, ends), "the batch to commit", watch=[task]
+    )
+    daemon.request_stop()
+    assert await asyncio.wait_for(task, 30) == 0
+
+    letters = [
+        decode_dead_letter(r.value) for r in await read_all(kafka_bootstrap, dlq, len(refused))
+    ]
+    assert len(letters) == len(refused)
+    assert {letter.stage for letter in letters} == {"index"}
+    assert {letter.document_id for letter in letters} == {a.id for a in refused}
+    assert all(
+        "cluster_block_exception" in letter.reason and "HTTP 403" in letter.reason
+        for letter in letters
+    )
+    assert all(orjson.loads(letter.original)["@id"] == letter.document_id for letter in letters)
+    assert _samples(daemon)['cwlpipe_dead_letters_total{stage="index"}'] == len(refused)

@@ -131,3 +131,36 @@ async def test_kill_9_mid_stream_then_restart_loses_nothing(
             second.kill()
     stored = await all_ids(osmem_url)
     assert stored == expected["ids"]  # every event, each _id once
+
+
+async def test_workers_share_the_group_and_stop_together(
+    kafka_bootstrap: str, osmem_url: str, setup: dict[str, Any]
+) -> None:
+    values = many_payloads(40)
+    expected = expected_from_core(setup["core"], values)
+    ends = await produce(kafka_bootstrap, setup["topic"], values, partitions=2)
+    supervisor = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "consumers.cli",
+            "run",
+            "--config",
+            str(setup["config"]),
+            "--workers",
+            "2",
+        ],
+        stdout=setup["log"].open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        await eventually(
+            lambda: drained(kafka_bootstrap, setup["group"], ends), "the workers to drain", 120
+        )
+        supervisor.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(supervisor.wait, 40) == 0, setup["log"].read_text()
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    assert await all_ids(osmem_url) == expected["ids"]
+    assert setup["log"].read_text().count("retention:") >= 2  # both workers started

@@ -155,3 +155,15 @@ def test_connection_mistakes_name_the_key(text: str, key: str) -> None:
 
 def load_default_text() -> str:
     return DEFAULT_CONFIG.read_text(encoding="utf-8")
+
+
+def test_run_with_a_bad_config_stops_with_file_key_and_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from consumers.cli import main
+
+    bad = tmp_path / "pipeline.yaml"
+    bad.write_text("routes:\n  - {log_groups: ['/a/*'], retention_days: 10}\n")
+    assert main(["run", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: routes[0].retention_days: 10 is not one of CloudWatch's values" in err
