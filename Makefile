@@ -28,6 +28,7 @@ test: $(BIN)/.installed system-tools
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_patterns.py
 	$(BIN)/python bench/bench_metrics.py
+	$(BIN)/python bench/bench_process.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -11,8 +11,10 @@ for platform lines and ``traceId`` for log-to-trace correlation.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 import orjson
@@ -32,6 +34,11 @@ __all__ = ["IndexAction", "JsonFields", "build_source", "day_index", "js_number"
 JsonFields = Literal["merge", "nest", "off"]
 _JS_WHITESPACE = " \t\n\r\v\f\u00a0\ufeff\u2028\u2029"
 _MAX_SAFE_INTEGER = 2**53
+_DAY_MS = 86_400_000
+# JavaScript's Number() grammar for decimals and for 0x / 0o / 0b integers (no sign allowed there).
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_PREFIXED = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
+_BASES = {"x": 16, "o": 8, "b": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +52,23 @@ class IndexAction:
 
 def day_index(prefix: str, timestamp_ms: int) -> str:
     """``<prefix>-YYYY.MM.DD`` of the event's UTC day, as the blueprint names its indices."""
-    day = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
-    return f"{prefix}-{day:%Y.%m.%d}"
+    return f"{prefix}-{_day_text(timestamp_ms // _DAY_MS)}"
 
 
 def iso_timestamp(timestamp_ms: int) -> str:
     """JavaScript's ``Date.toISOString``: milliseconds and ``Z``."""
-    moment = datetime.fromtimestamp(timestamp_ms // 1000, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{timestamp_ms % 1000:03d}Z"
+    return f"{_second_text(timestamp_ms // 1000)}.{timestamp_ms % 1000:03d}Z"
+
+
+# Events of a batch share days and mostly seconds: format each once.
+@lru_cache(maxsize=1024)
+def _day_text(day: int) -> str:
+    return f"{datetime.fromtimestamp(day * 86_400, UTC):%Y.%m.%d}"
+
+
+@lru_cache(maxsize=4096)
+def _second_text(second: int) -> str:
+    return f"{datetime.fromtimestamp(second, UTC):%Y-%m-%dT%H:%M:%S}"
 
 
 def build_source(
@@ -120,23 +136,12 @@ def js_number(text: str) -> int | float | None:
     writes them without a fraction.
     """
     body = text.strip(_JS_WHITESPACE)
-    if not body:
-        return None
-    value: float
-    lower = body.lower()
-    if lower[:2] in ("0x", "0o", "0b"):
-        base = {"0x": 16, "0o": 8, "0b": 2}[lower[:2]]
-        try:
-            value = float(int(body[2:], base)) if "_" not in body else math.nan
-        except ValueError:
-            return None
+    if _DECIMAL.fullmatch(body):
+        value = float(body)
+    elif _PREFIXED.fullmatch(body):
+        value = float(int(body[2:], _BASES[body[1].lower()]))
     else:
-        if "_" in body or any(c.isalpha() and c not in "eE" for c in body):
-            return None
-        try:
-            value = float(body)
-        except ValueError:
-            return None
+        return None
     if not math.isfinite(value):
         return None
     if value.is_integer() and abs(value) < _MAX_SAFE_INTEGER:
