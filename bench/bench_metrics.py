@@ -58,8 +58,7 @@ def main() -> None:
                 for batch in decode(payload):
                     derived = deriver.derive(batch)
                     if export:
-                        exporter.observe_samples(derived.samples)
-                        exporter.observe_invocations(derived.invocations)
+                        exporter.observe(derived)
                     count += len(batch.events)
             return count
 

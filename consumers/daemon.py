@@ -220,10 +220,7 @@ class Daemon:
         for action in outcome.actions:
             work.origin[id(action)] = (record, partition)
             work.actions.append(action)
-        derived = outcome.derived
-        self.metrics.derived.observe_samples(derived.samples)
-        self.metrics.derived.observe_invocations(derived.invocations)
-        self.metrics.derived.count_invalid_emf(len(derived.emf_invalid))
+        self.metrics.derived.observe(outcome.derived)
         work.newest_event_ms = max(work.newest_event_ms, outcome.newest_event_ms)
 
     def _rewind(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:

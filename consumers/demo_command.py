@@ -28,6 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from consumers.config_file import DEFAULT_CONFIG, load_config
 from consumers.daemon import Daemon
 from consumers.dead_letters import decode_dead_letter
+from consumers.kafka_source import produce_values
 from consumers.local_servers import LocalBroker, free_port, local_store, tansu_binary
 from consumers.run_command import build_daemon, serve
 from consumers.sample_data import sample_payloads
@@ -120,15 +121,10 @@ async def _produce(
 ) -> dict[TopicPartition, int]:
     producer = AIOKafkaProducer(bootstrap_servers=config.kafka.bootstrap_servers, acks="all")
     await producer.start()
-    ends: dict[TopicPartition, int] = {}
     try:
-        for index, value in enumerate(values):
-            meta = await producer.send_and_wait(topic, value, partition=index % PARTITIONS)
-            partition = TopicPartition(topic, meta.partition)
-            ends[partition] = max(ends.get(partition, 0), meta.offset + 1)
+        return await produce_values(producer, topic, values, PARTITIONS)
     finally:
         await producer.stop()
-    return ends
 
 
 async def _until_committed(

@@ -18,7 +18,13 @@ from aiokafka.errors import KafkaError
 
 from pipeline.connection_config import KafkaConfig
 
-__all__ = ["AcknowledgedOffsets", "CommitOnRevoke", "make_consumer", "make_producer"]
+__all__ = [
+    "AcknowledgedOffsets",
+    "CommitOnRevoke",
+    "make_consumer",
+    "make_producer",
+    "produce_values",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,23 @@ def make_producer(settings: KafkaConfig) -> AIOKafkaProducer:
         enable_idempotence=False,
         **_security(settings),
     )
+
+
+async def produce_values(
+    producer: AIOKafkaProducer, topic: str, values: Iterable[bytes], partitions: int | None = None
+) -> dict[TopicPartition, int]:
+    """Send and wait for each value (round-robin over ``partitions`` when given).
+
+    Returns the next offset per partition: what a consumer has read once it
+    commits that far (tansu's ``end_offsets`` cannot be trusted for this).
+    """
+    ends: dict[TopicPartition, int] = {}
+    for index, value in enumerate(values):
+        partition = index % partitions if partitions else None
+        meta = await producer.send_and_wait(topic, value, partition=partition)
+        where = TopicPartition(topic, meta.partition)
+        ends[where] = max(ends.get(where, 0), meta.offset + 1)
+    return ends
 
 
 class AcknowledgedOffsets:

@@ -29,6 +29,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from pipeline.derived_metrics import DerivedMetrics
 from pipeline.invocations import LAMBDA_METRICS, InvocationSample
 from pipeline.metric_sample import MetricSample, prometheus_unit
 from pipeline.prometheus_names import label_name, metric_name
@@ -119,6 +120,12 @@ class DerivedMetricsExporter(Collector):
         self._dropped: dict[str, int] = {}
         self._emf_invalid = 0
         self._lock = threading.Lock()  # the HTTP server collects from its own thread
+
+    def observe(self, derived: DerivedMetrics) -> None:
+        """Everything one batch (or record) yielded."""
+        self.observe_samples(derived.samples)
+        self.observe_invocations(derived.invocations)
+        self.count_invalid_emf(len(derived.emf_invalid))
 
     def observe_samples(self, samples: Iterable[MetricSample]) -> None:
         with self._lock:

@@ -176,9 +176,7 @@ def _count(tally: _Tally, outcome: Any, exporter: DerivedMetricsExporter) -> Non
     tally.events += outcome.events
     tally.filtered += outcome.filtered_out
     derived = outcome.derived
-    exporter.observe_samples(derived.samples)
-    exporter.observe_invocations(derived.invocations)
-    exporter.count_invalid_emf(len(derived.emf_invalid))
+    exporter.observe(derived)
     tally.samples += len(derived.samples)
     tally.invocation_samples += len(derived.invocations)
     tally.emf_invalid += len(derived.emf_invalid)

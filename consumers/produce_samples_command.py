@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from consumers.config_file import DEFAULT_CONFIG, load_config
-from consumers.kafka_source import make_producer
+from consumers.kafka_source import make_producer, produce_values
 from consumers.sample_data import sample_payloads
 from pipeline.errors import ConfigError
 
@@ -65,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
             seed = 0
             while True:
                 payloads = sample_payloads(int(time.time() * 1000), seed=seed)
-                for payload in payloads:
-                    await producer.send_and_wait(settings.input_topics[0], payload.data)
+                await produce_values(producer, settings.input_topics[0], [p.data for p in payloads])
                 print(f"produced {len(payloads)} deliveries to {settings.input_topics[0]}")
                 if args.every <= 0:
                     return

@@ -215,13 +215,7 @@ def compile_metric_filter(definition: Mapping[str, Any]) -> MetricFilter:
 def _value_source(text: str, pattern: FilterPattern) -> _ValueSource:
     invalid = f"Invalid metric transformation: metric value {text} must be a valid number"
     if text.startswith("$."):
-        try:
-            selector = compile_selector(text)
-        except PatternError as error:
-            raise MetricFilterError(f"{invalid}: {error.reason}") from error
-        if selector.has_wildcard:
-            raise MetricFilterError(invalid)
-        return _JsonValue(selector)
+        return _json_value(text, invalid)
     if text.startswith("$"):
         if pattern.kind != "delimited" or not _is_field_name(text[1:]):
             raise MetricFilterError(invalid)
@@ -235,16 +229,21 @@ def _value_source(text: str, pattern: FilterPattern) -> _ValueSource:
 def _dimension_source(key: str, text: str, pattern: FilterPattern) -> _ValueSource:
     invalid = f"Invalid dimension value for {key}: {text} must be a field of the filter pattern"
     if text.startswith("$."):
-        try:
-            selector = compile_selector(text)
-        except PatternError as error:
-            raise MetricFilterError(f"{invalid}: {error.reason}") from error
-        if selector.has_wildcard:
-            raise MetricFilterError(invalid)
-        return _JsonValue(selector)
+        return _json_value(text, invalid)
     if text.startswith("$") and pattern.kind == "delimited" and _is_field_name(text[1:]):
         return _FieldValue(text)
     raise MetricFilterError(invalid)
+
+
+def _json_value(text: str, invalid: str) -> _JsonValue:
+    """A ``$.selector`` naming one value: a wildcard cannot give one number or one dimension."""
+    try:
+        selector = compile_selector(text)
+    except PatternError as error:
+        raise MetricFilterError(f"{invalid}: {error.reason}") from error
+    if selector.has_wildcard:
+        raise MetricFilterError(invalid)
+    return _JsonValue(selector)
 
 
 def _field(match: Match, name: str) -> Any:

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from consumers.kafka_source import produce_values
+
 T = TypeVar("T")
 DEADLINE_S = 90.0
 
@@ -34,15 +36,10 @@ async def produce(
     """Produce round-robin over partitions; returns the end offset (next offset) per partition."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
-    ends: dict[TopicPartition, int] = {}
     try:
-        for index, value in enumerate(values):
-            meta = await producer.send_and_wait(topic, value, partition=index % partitions)
-            partition = TopicPartition(topic, meta.partition)
-            ends[partition] = max(ends.get(partition, 0), meta.offset + 1)
+        return await produce_values(producer, topic, values, partitions)
     finally:
         await producer.stop()
-    return ends
 
 
 async def committed(

@@ -32,9 +32,11 @@ pytestmark = pytest.mark.integration
 PARTITIONS = 2
 
 
-def config_for(bootstrap: str, store: str, topic: str, dlq: str, group: str) -> PipelineConfig:
-    return parse_config(
-        f"""
+def config_text(
+    bootstrap: str, store: str, topic: str, dlq: str, group: str, batch: int = 500
+) -> str:
+    """The YAML the daemon tests run with (the process tests write it to a file)."""
+    return f"""
 kafka:
   bootstrap_servers: "{bootstrap}"
   input_topics: [{topic}]
@@ -42,6 +44,7 @@ kafka:
   dead_letter_topic: {dlq}
   session_timeout_ms: 6000
   heartbeat_interval_ms: 2000
+  max_batch_records: {batch}
 opensearch: {{url: "{store}", max_retries: 2, initial_backoff_s: 0.05, max_backoff_s: 0.2}}
 metrics: {{port: 0, address: 127.0.0.1}}
 routes:
@@ -52,9 +55,11 @@ routes:
     retention_days: 30
 default_route: {{index_prefix: cwl, retention_days: 30}}
 shutdown_deadline_s: 20
-""",
-        "test.yaml",
-    )
+"""
+
+
+def config_for(bootstrap: str, store: str, topic: str, dlq: str, group: str) -> PipelineConfig:
+    return parse_config(config_text(bootstrap, store, topic, dlq, group), "test.yaml")
 
 
 def expected_from_core(config: PipelineConfig, values: list[bytes]) -> dict[str, Any]:

@@ -18,26 +18,12 @@ from tests.integration.kafka_helpers import committed, create_topics, eventually
 from tests.integration.test_daemon_end_to_end import (
     all_ids,
     config_for,
+    config_text,
     drained,
     expected_from_core,
 )
 
 pytestmark = pytest.mark.integration
-
-CONFIG = """
-kafka:
-  bootstrap_servers: "{bootstrap}"
-  input_topics: [{topic}]
-  group_id: {group}
-  dead_letter_topic: {dlq}
-  session_timeout_ms: 6000
-  heartbeat_interval_ms: 2000
-  max_batch_records: {batch}
-opensearch: {{url: "{store}"}}
-metrics: {{port: 0, address: 127.0.0.1}}
-default_route: {{index_prefix: cwl, retention_days: 30}}
-shutdown_deadline_s: 20
-"""
 
 
 def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -63,7 +49,7 @@ async def setup(kafka_bootstrap: str, osmem_url: str, tmp_path: Path) -> dict[st
     names = {"topic": unique("logs"), "dlq": unique("dlq"), "group": unique("group")}
     await create_topics(kafka_bootstrap, {names["topic"]: 2, names["dlq"]: 1})
     config = tmp_path / "pipeline.yaml"
-    config.write_text(CONFIG.format(bootstrap=kafka_bootstrap, store=osmem_url, batch=2, **names))
+    config.write_text(config_text(kafka_bootstrap, osmem_url, **names, batch=2))
     core = config_for(kafka_bootstrap, osmem_url, names["topic"], names["dlq"], names["group"])
     return {**names, "config": config, "core": core, "log": tmp_path / "daemon.log"}
 

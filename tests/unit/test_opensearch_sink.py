@@ -2,50 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from opensearchpy import AsyncOpenSearch
-from opensearchpy._async.http_aiohttp import AsyncConnection
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 
 from consumers.opensearch_sink import OpenSearchSink, StoreUnavailable, bulk_body
 from pipeline.connection_config import OpenSearchConfig
 from pipeline.documents import IndexAction
+from tests.unit.scripted_connection import ScriptedConnection
 
 ACTIONS = [IndexAction("cwl-2026.11.23", str(i), {"@id": str(i)}) for i in range(3)]
-
-
-class ScriptedConnection(AsyncConnection):
-    """Answers each request from a script: (status, body) or an exception to raise."""
-
-    script: ClassVar[list[Any]] = []
-    bodies: ClassVar[list[bytes]] = []
-
-    async def perform_request(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None = None,
-        body: bytes | None = None,
-        timeout: float | None = None,
-        ignore: Any = (),
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        self.bodies.append(body or b"")
-        step = self.script.pop(0)
-        if isinstance(step, Exception):
-            raise step
-        status, answer = step
-        raw = json.dumps(answer)
-        if not 200 <= status < 300:
-            self._raise_error(status, raw, "application/json")
-        return status, {}, raw
-
-    async def close(self) -> None:
-        return None
 
 
 def item(status: int, error: str | None = None) -> dict[str, Any]:
@@ -57,12 +25,8 @@ def item(status: int, error: str | None = None) -> dict[str, Any]:
 
 @pytest.fixture
 def sink() -> OpenSearchSink:
-    ScriptedConnection.script = []
-    ScriptedConnection.bodies = []
-    # as make_client builds it: the transport does not retry, the sink does
-    client = AsyncOpenSearch(
-        hosts=["http://scripted:9200"], connection_class=ScriptedConnection, max_retries=0
-    )
+    ScriptedConnection.reset()
+    client = ScriptedConnection.client()
     settings = OpenSearchConfig(url="http://scripted:9200", max_retries=2)
 
     async def no_sleep(seconds: float) -> None:
@@ -96,7 +60,7 @@ async def test_per_item_429_and_5xx_are_retried_alone_and_4xx_refused(sink: Open
     assert rejection.reason == "mapper_parsing_exception: mapper_parsing_exception happened"
     assert throttles == ["429", "503"]
     # the retries carry only the retried document
-    assert ScriptedConnection.bodies[1] == bulk_body([ACTIONS[1]])
+    assert ScriptedConnection.bodies()[1] == bulk_body([ACTIONS[1]])
 
 
 async def test_connection_errors_and_whole_request_429_retry_then_pause(

@@ -5,17 +5,16 @@ and the plan that decides what the sweeper deletes.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from opensearchpy import AsyncOpenSearch
-from opensearchpy._async.http_aiohttp import AsyncConnection
 
 from consumers.retention import RetentionManager
 from pipeline.config import parse_config
 from pipeline.retention_plan import expired_indices, policy_body, policy_specs
+from tests.unit.scripted_connection import ScriptedConnection
 
 ROUTES = (
     parse_config(
@@ -32,45 +31,22 @@ default_route: {index_prefix: cwl, retention_days: 30}
 )
 
 
-class RecordingConnection(AsyncConnection):
-    """A connection that records each request and answers from a script, in order."""
-
-    script: ClassVar[list[tuple[int, Any]]] = []
-    requests: ClassVar[list[tuple[str, str, dict[str, Any], Any]]] = []
-
-    async def perform_request(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None = None,
-        body: bytes | None = None,
-        timeout: float | None = None,
-        ignore: Any = (),
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        decoded = json.loads(body) if body else None
-        self.requests.append((method, url, dict(params or {}), decoded))
-        status, answer = self.script.pop(0)
-        raw = json.dumps(answer)
-        if not 200 <= status < 300 and status not in ignore:
-            self._raise_error(status, raw, "application/json")
-        return status, {}, raw
-
-    async def close(self) -> None:
-        return None
-
-
 @pytest.fixture
-def recorded() -> type[RecordingConnection]:
-    RecordingConnection.script = []
-    RecordingConnection.requests = []
-    return RecordingConnection
+def recorded() -> type[ScriptedConnection]:
+    ScriptedConnection.reset()
+    return ScriptedConnection
 
 
 def client() -> AsyncOpenSearch:
-    return AsyncOpenSearch(
-        hosts=["http://recorded:9200"], connection_class=RecordingConnection, max_retries=0
-    )
+    return ScriptedConnection.client()
+
+
+def calls() -> list[tuple[str, str, dict[str, Any], Any]]:
+    """The recorded requests with their JSON bodies decoded."""
+    return [
+        (method, url, params, json.loads(body) if body else None)
+        for method, url, params, body in ScriptedConnection.requests
+    ]
 
 
 def stored(spec_index: int, seq_no: int = 7, primary_term: int = 1) -> dict[str, Any]:
@@ -92,7 +68,7 @@ def test_one_policy_per_distinct_retention_covering_its_prefixes() -> None:
 
 
 async def test_absent_policies_are_created_then_attached(
-    recorded: type[RecordingConnection],
+    recorded: type[ScriptedConnection],
 ) -> None:
     not_found = (404, {"error": {"type": "status_exception"}, "status": 404})
     recorded.script = [
@@ -105,7 +81,7 @@ async def test_absent_policies_are_created_then_attached(
         (200, {"updated_indices": 0, "failures": False, "failed_indices": []}),
     ]
     plan = await RetentionManager(client()).apply(ROUTES)
-    assert [(m, u, p) for m, u, p, _ in recorded.requests] == [
+    assert [(m, u, p) for m, u, p, _ in calls()] == [
         ("GET", "/_plugins/_ism/policies/cwlpipe-retain-14d", {}),
         ("PUT", "/_plugins/_ism/policies/cwlpipe-retain-14d", {}),
         ("POST", "/_plugins/_ism/add/lambda-2*", {}),
@@ -114,31 +90,31 @@ async def test_absent_policies_are_created_then_attached(
         ("PUT", "/_plugins/_ism/policies/cwlpipe-retain-30d", {}),
         ("POST", "/_plugins/_ism/add/cwl-2*", {}),
     ]
-    assert recorded.requests[1][3] == policy_body(policy_specs(ROUTES)[0])
-    assert recorded.requests[2][3] == {"policy_id": "cwlpipe-retain-14d"}
+    assert calls()[1][3] == policy_body(policy_specs(ROUTES)[0])
+    assert calls()[2][3] == {"policy_id": "cwlpipe-retain-14d"}
     assert plan.ism and plan.created == ["cwlpipe-retain-14d", "cwlpipe-retain-30d"]
     assert plan.attached == {"lambda-2*": 2}
     assert plan.never == ["audit"]
 
 
 async def test_changed_policy_is_updated_with_seq_no_and_primary_term(
-    recorded: type[RecordingConnection],
+    recorded: type[ScriptedConnection],
 ) -> None:
     outdated = stored(0, seq_no=41, primary_term=3)
     outdated["policy"]["states"][0]["transitions"][0]["conditions"]["min_index_age"] = "8d"
     added = (200, {"updated_indices": 0, "failures": False, "failed_indices": []})
     recorded.script = [(200, outdated), (200, {}), added, added, (200, stored(1)), added]
     plan = await RetentionManager(client()).apply(ROUTES)
-    method, url, params, body = recorded.requests[1]
+    method, url, params, body = calls()[1]
     assert (method, url) == ("PUT", "/_plugins/_ism/policies/cwlpipe-retain-14d")
     assert params == {"if_seq_no": 41, "if_primary_term": 3}
     assert body == policy_body(policy_specs(ROUTES)[0])
     assert plan.updated == ["cwlpipe-retain-14d"]
     assert plan.unchanged == ["cwlpipe-retain-30d"]  # no PUT for an identical policy
-    assert [r[0] for r in recorded.requests].count("PUT") == 1
+    assert [r[0] for r in calls()].count("PUT") == 1
 
 
-async def test_conflict_reads_again_and_retries_once(recorded: type[RecordingConnection]) -> None:
+async def test_conflict_reads_again_and_retries_once(recorded: type[ScriptedConnection]) -> None:
     outdated = stored(0, seq_no=1)
     outdated["policy"]["description"] = "old"
     conflict = (409, {"error": {"type": "version_conflict_engine_exception"}, "status": 409})
@@ -153,23 +129,23 @@ async def test_conflict_reads_again_and_retries_once(recorded: type[RecordingCon
         added,
     ]
     plan = await RetentionManager(client()).apply(ROUTES)
-    assert [r[0] for r in recorded.requests[:3]] == ["GET", "PUT", "GET"]
+    assert [r[0] for r in calls()[:3]] == ["GET", "PUT", "GET"]
     assert plan.unchanged == ["cwlpipe-retain-14d", "cwlpipe-retain-30d"]
     assert plan.updated == []
 
 
-async def test_dry_run_only_reads(recorded: type[RecordingConnection]) -> None:
+async def test_dry_run_only_reads(recorded: type[ScriptedConnection]) -> None:
     not_found = (404, {"error": {"type": "status_exception"}, "status": 404})
     recorded.script = [not_found, not_found]
     plan = await RetentionManager(client()).apply(ROUTES, dry_run=True)
-    assert {r[0] for r in recorded.requests} == {"GET"}
+    assert {r[0] for r in calls()} == {"GET"}
     assert plan.describe()[:2] == [
         "create ISM policy cwlpipe-retain-14d",
         "create ISM policy cwlpipe-retain-30d",
     ]
 
 
-async def test_no_ism_plugin_falls_back_to_the_sweeper(recorded: type[RecordingConnection]) -> None:
+async def test_no_ism_plugin_falls_back_to_the_sweeper(recorded: type[ScriptedConnection]) -> None:
     today = datetime.now(UTC).date()
     old = f"lambda-{today - timedelta(days=15):%Y.%m.%d}"
     young = f"lambda-{today - timedelta(days=14):%Y.%m.%d}"
@@ -187,7 +163,7 @@ async def test_no_ism_plugin_falls_back_to_the_sweeper(recorded: type[RecordingC
     plan = await RetentionManager(client()).apply(ROUTES)
     assert not plan.ism
     assert plan.deleted == [old]
-    assert [(r[0], r[1]) for r in recorded.requests if r[0] == "DELETE"] == [("DELETE", f"/{old}")]
+    assert [(r[0], r[1]) for r in calls() if r[0] == "DELETE"] == [("DELETE", f"/{old}")]
     assert plan.describe()[0].startswith("no ISM plugin")
 
 
