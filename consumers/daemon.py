@@ -24,9 +24,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from consumers.dead_letters import DeadLetterRecord, DeadLetterWriter, now_ms
 from consumers.kafka_source import AcknowledgedOffsets, CommitOnRevoke
 from consumers.metrics import HealthMetrics, MetricsServer
-from consumers.metrics_export import DerivedMetricsExporter
+from consumers.metrics_export import DerivedMetricsExporter, exporter_for
 from consumers.opensearch_sink import BulkReport, OpenSearchSink, StoreUnavailable
-from consumers.process_command import exporter_for
 from pipeline.config import PipelineConfig
 from pipeline.documents import IndexAction
 from pipeline.process import Outcome, Processor

@@ -29,12 +29,13 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from pipeline.config import PipelineConfig
 from pipeline.derived_metrics import DerivedMetrics
 from pipeline.invocations import LAMBDA_METRICS, InvocationSample
 from pipeline.metric_sample import MetricSample, prometheus_unit
 from pipeline.prometheus_names import label_name, metric_name
 
-__all__ = ["LAMBDA_PREFIX", "DerivedMetricsExporter"]
+__all__ = ["LAMBDA_PREFIX", "DerivedMetricsExporter", "exporter_for"]
 
 LAMBDA_PREFIX = "cwlpipe_lambda_"
 Kind = Literal["summary", "histogram", "counter", "gauge"]
@@ -196,3 +197,15 @@ class DerivedMetricsExporter(Collector):
         yield from metrics
         yield dropped
         yield invalid
+
+
+def exporter_for(config: PipelineConfig) -> DerivedMetricsExporter:
+    filters = [*config.metric_filters]
+    for route in config.router().all_routes:
+        filters += route.metric_filters
+    buckets = {
+        (f.definition.metric_namespace, f.definition.metric_name): f.definition.histogram_buckets
+        for f in filters
+        if f.definition.histogram_buckets
+    }
+    return DerivedMetricsExporter(config.metrics.max_label_sets, buckets)

@@ -23,14 +23,14 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 
 from consumers.config_file import load_config
-from consumers.metrics_export import DerivedMetricsExporter
+from consumers.metrics_export import DerivedMetricsExporter, exporter_for
 from consumers.opensearch_sink import OpenSearchSink, StoreUnavailable, bulk_body, make_client
 from pipeline.config import PipelineConfig
 from pipeline.documents import IndexAction
 from pipeline.errors import ConfigError
 from pipeline.process import Processor
 
-__all__ = ["exporter_for", "register", "run"]
+__all__ = ["register", "run"]
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -59,18 +59,6 @@ def register(commands: Any) -> None:
         help="write the derived metrics as Prometheus exposition text to F ('-': stdout)",
     )
     parser.set_defaults(handler=run)
-
-
-def exporter_for(config: PipelineConfig) -> DerivedMetricsExporter:
-    filters = [*config.metric_filters]
-    for route in config.router().all_routes:
-        filters += route.metric_filters
-    buckets = {
-        (f.definition.metric_namespace, f.definition.metric_name): f.definition.histogram_buckets
-        for f in filters
-        if f.definition.histogram_buckets
-    }
-    return DerivedMetricsExporter(config.metrics.max_label_sets, buckets)
 
 
 @dataclass(slots=True)

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 
-from consumers.metrics_export import DerivedMetricsExporter
-from consumers.process_command import exporter_for
+from consumers.metrics_export import DerivedMetricsExporter, exporter_for
 from pipeline.config import parse_config
 from pipeline.derived_metrics import MetricsDeriver
 from pipeline.payload import decode
