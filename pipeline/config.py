@@ -22,11 +22,11 @@ from pipeline.connection_config import (
     parse_kafka,
     parse_opensearch,
 )
-from pipeline.errors import ConfigError, MetricFilterError
+from pipeline.errors import ConfigError
 from pipeline.invocations import ARCHITECTURES, LambdaPrices
-from pipeline.metric_filters import MetricFilter, compile_metric_filter
+from pipeline.metric_filters import MetricFilter
 from pipeline.patterns import MatchAll
-from pipeline.routing import Route, Router, parse_route
+from pipeline.routing import Route, Router, parse_metric_filters, parse_route
 
 __all__ = [
     "LambdaConfig",
@@ -114,7 +114,7 @@ def config_from_mapping(
     return PipelineConfig(
         metrics=_metrics(top.section("metrics")),
         lambda_=_lambda(top.section("lambda")),
-        metric_filters=_metric_filters(top),
+        metric_filters=parse_metric_filters(top, top.raw("metric_filters") or []),
         aws_region=top.optional_string("aws_region"),
         kafka=parse_kafka(top.section("kafka")),
         opensearch=parse_opensearch(top.section("opensearch")),
@@ -158,19 +158,6 @@ def _prices(section: Section) -> LambdaPrices:
     if not as_of:
         raise section.error("as_of", "say when these prices were published (YYYY-MM-DD)")
     return LambdaPrices(as_of=str(as_of), **values)  # YAML reads 2025-08-01 as a date
-
-
-def _metric_filters(top: Section) -> tuple[MetricFilter, ...]:
-    definitions = top.raw("metric_filters") or []
-    if not isinstance(definitions, list):
-        raise top.error("metric_filters", "must be a list of metric filter definitions")
-    compiled = []
-    for index, definition in enumerate(definitions):
-        try:
-            compiled.append(compile_metric_filter(definition))
-        except MetricFilterError as error:
-            raise top.error(f"metric_filters[{index}]", str(error)) from error
-    return tuple(compiled)
 
 
 def _routes(top: Section) -> tuple[Route, ...]:

@@ -21,7 +21,14 @@ from pipeline.errors import MetricFilterError, PatternError
 from pipeline.metric_filters import MetricFilter, compile_metric_filter
 from pipeline.patterns import FilterPattern, compile_pattern
 
-__all__ = ["RETENTION_DAYS", "Route", "Router", "day_pattern", "parse_route"]
+__all__ = [
+    "RETENTION_DAYS",
+    "Route",
+    "Router",
+    "day_pattern",
+    "parse_metric_filters",
+    "parse_route",
+]
 
 # PutRetentionPolicy's allowed retentionInDays.
 RETENTION_DAYS = (
@@ -92,7 +99,7 @@ def parse_route(section: Section, name: str, *, default: bool = False) -> Route:
         retention_days=_retention(section),
         json_fields=_json_fields(section),
         json_key=section.string("json_key", "json"),
-        metric_filters=_metric_filters(section, log_groups),
+        metric_filters=parse_metric_filters(section, section.raw("metric_filters", [])),
     )
 
 
@@ -127,8 +134,8 @@ def _json_fields(section: Section) -> JsonFields:
     raise section.error("json_fields", "must be one of merge, nest, off")
 
 
-def _metric_filters(section: Section, log_groups: tuple[str, ...]) -> tuple[MetricFilter, ...]:
-    definitions: Any = section.raw("metric_filters", [])
+def parse_metric_filters(section: Section, definitions: Any) -> tuple[MetricFilter, ...]:
+    """The ``metric_filters`` list of ``section``, each error under its index."""
     if not isinstance(definitions, list):
         raise section.error("metric_filters", "must be a list of metric filter definitions")
     compiled = []
