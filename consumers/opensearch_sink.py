@@ -97,12 +97,12 @@ def _sigv4(settings: OpenSearchConfig) -> Any:
 
 def bulk_body(actions: Sequence[IndexAction]) -> bytes:
     """NDJSON for ``_bulk``: an ``index`` line and the source line per action."""
-    lines = []
-    for action in actions:
-        lines.append(orjson.dumps({"index": {"_index": action.index, "_id": action.id}}))
-        lines.append(orjson.dumps(action.source))
-    lines.append(b"")
-    return b"\n".join(lines)
+    return b"".join(map(_encode, actions))
+
+
+def _encode(action: IndexAction) -> bytes:
+    meta = orjson.dumps({"index": {"_index": action.index, "_id": action.id}})
+    return meta + b"\n" + orjson.dumps(action.source) + b"\n"
 
 
 def _retriable(status: int) -> bool:
@@ -154,8 +154,8 @@ class OpenSearchSink:
         while pending:
             retry: list[IndexAction] = []
             last_reason = ""
-            for chunk in self._chunks(pending):
-                reason = await self._send(chunk, report, retry)
+            for chunk, body in self._chunks(pending):
+                reason = await self._send(chunk, body, report, retry)
                 last_reason = reason or last_reason
             pending = retry
             if not pending:
@@ -171,31 +171,34 @@ class OpenSearchSink:
             report.retries += 1
         return report
 
-    def _chunks(self, actions: list[IndexAction]) -> list[list[IndexAction]]:
-        chunks: list[list[IndexAction]] = []
+    def _chunks(self, actions: list[IndexAction]) -> list[tuple[list[IndexAction], bytes]]:
+        """Actions grouped under the size limits, each group with its body (encoded once)."""
+        chunks: list[tuple[list[IndexAction], bytes]] = []
         current: list[IndexAction] = []
+        parts: list[bytes] = []
         size = 0
         for action in actions:
-            estimate = len(orjson.dumps(action.source)) + len(action.index) + len(action.id) + 40
+            encoded = _encode(action)
             if current and (
                 len(current) >= self.settings.bulk_max_actions
-                or size + estimate > self.settings.bulk_max_bytes
+                or size + len(encoded) > self.settings.bulk_max_bytes
             ):
-                chunks.append(current)
-                current, size = [], 0
+                chunks.append((current, b"".join(parts)))
+                current, parts, size = [], [], 0
             current.append(action)
-            size += estimate
+            parts.append(encoded)
+            size += len(encoded)
         if current:
-            chunks.append(current)
+            chunks.append((current, b"".join(parts)))
         return chunks
 
     async def _send(
-        self, chunk: list[IndexAction], report: BulkReport, retry: list[IndexAction]
+        self, chunk: list[IndexAction], body: bytes, report: BulkReport, retry: list[IndexAction]
     ) -> str | None:
         """Send one chunk; returns the reason when something is to be retried."""
         started = time.perf_counter()
         try:
-            response = await self.client.bulk(body=bulk_body(chunk))
+            response = await self.client.bulk(body=body)
         except StoreConnectionError as error:  # includes timeouts
             self.on_throttle("connection")
             retry.extend(chunk)

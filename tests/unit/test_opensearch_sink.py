@@ -104,5 +104,6 @@ def test_chunks_respect_the_action_and_byte_limits() -> None:
     sink = OpenSearchSink(AsyncOpenSearch(hosts=["http://x"]), settings)
     many = [IndexAction("i", str(i), {"m": "x" * 3000}) for i in range(7)]
     chunks = sink._chunks(many)
-    assert [len(c) for c in chunks] == [2, 2, 2, 1]
-    assert [a for c in chunks for a in c] == many
+    assert [len(c) for c, _ in chunks] == [2, 2, 2, 1]
+    assert [a for c, _ in chunks for a in c] == many
+    assert [body for _, body in chunks] == [bulk_body(c) for c, _ in chunks]
