@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -21,14 +20,14 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
 from consumers.config_file import DEFAULT_CONFIG, load_config
 from consumers.daemon import Daemon
 from consumers.dead_letters import decode_dead_letter
-from consumers.kafka_source import produce_values
+from consumers.kafka_source import produce_values, read_from_start
 from consumers.local_servers import LocalBroker, free_port, local_store, tansu_binary
 from consumers.run_command import build_daemon, serve
 from consumers.sample_data import sample_payloads
@@ -177,20 +176,10 @@ async def _report(daemon: Daemon, config: PipelineConfig, bad: int) -> None:
 
 
 async def _dead_letters(config: PipelineConfig, count: int) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=config.kafka.bootstrap_servers, auto_offset_reset="earliest"
+    records = await read_from_start(
+        config.kafka.bootstrap_servers, config.kafka.dead_letter_topic, count
     )
-    await consumer.start()
-    letters: list[Any] = []
-    try:
-        consumer.assign([TopicPartition(config.kafka.dead_letter_topic, 0)])
-        deadline = time.monotonic() + 10
-        while len(letters) < count and time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                letters += [decode_dead_letter(r.value) for r in records]
-    finally:
-        with contextlib.suppress(Exception):
-            await consumer.stop()
+    letters = [decode_dead_letter(record.value) for record in records]
     return sorted(letters, key=lambda letter: (letter.partition, letter.offset))
 
 

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.errors import KafkaError
 
 from pipeline.connection_config import KafkaConfig
@@ -24,6 +31,7 @@ __all__ = [
     "make_consumer",
     "make_producer",
     "produce_values",
+    "read_from_start",
 ]
 
 log = logging.getLogger(__name__)
@@ -83,6 +91,38 @@ async def produce_values(
         where = TopicPartition(topic, meta.partition)
         ends[where] = max(ends.get(where, 0), meta.offset + 1)
     return ends
+
+
+async def read_from_start(
+    bootstrap: str,
+    topic: str,
+    count: int,
+    *,
+    partitions: int = 1,
+    timeout_s: float = 10.0,
+    linger_ms: int = 0,
+) -> list[ConsumerRecord]:
+    """Up to ``count`` records of ``topic`` from offset 0, without joining a group.
+
+    ``linger_ms`` polls once more after ``count`` is reached, to see records beyond it.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + timeout_s
+        while len(records) < count and time.monotonic() < deadline:
+            for items in (await consumer.getmany(timeout_ms=500)).values():
+                records += items
+        if linger_ms:
+            for items in (await consumer.getmany(timeout_ms=linger_ms)).values():
+                records += items
+        return records
+    finally:
+        await consumer.stop()
 
 
 class AcknowledgedOffsets:

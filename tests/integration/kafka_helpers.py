@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from consumers.kafka_source import produce_values
+from consumers.kafka_source import produce_values, read_from_start
 
 T = TypeVar("T")
 DEADLINE_S = 90.0
@@ -60,26 +60,11 @@ async def committed(
 
 
 async def read_all(bootstrap: str, topic: str, count: int, *, partitions: int = 1) -> list[Any]:
-    """Exactly ``count`` records of ``topic`` from the start (assign, no group), or fail."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    """The records of ``topic`` from the start: ``count`` of them, and any beyond arriving
+    shortly after (duplicates a test must see)."""
+    return await read_from_start(
+        bootstrap, topic, count, partitions=partitions, timeout_s=DEADLINE_S, linger_ms=500
     )
-    await consumer.start()
-    try:
-        consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
-        records: list[Any] = []
-        deadline = time.monotonic() + DEADLINE_S
-        while len(records) < count and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for items in batch.values():
-                records += items
-        # anything beyond ``count`` arriving shortly after is a duplicate: look once more
-        batch = await consumer.getmany(timeout_ms=500)
-        for items in batch.values():
-            records += items
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def eventually(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 
+from consumers.local_servers import free_port
 from consumers.metrics_export import DerivedMetricsExporter, exporter_for
 from pipeline.config import parse_config
 from pipeline.derived_metrics import MetricsDeriver
@@ -43,13 +43,6 @@ MESSAGES = [
     "Max Memory Used: 90 MB\tStatus: timeout",
 ]
 DEADLINE_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for(condition: Callable[[], Any], what: str, process: subprocess.Popen[bytes]) -> Any:
