@@ -24,24 +24,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from consumers.dead_letters import DeadLetterRecord, DeadLetterWriter, now_ms
 from consumers.kafka_source import AcknowledgedOffsets, CommitOnRevoke
 from consumers.metrics import HealthMetrics, MetricsServer
-from consumers.metrics_export import DerivedMetricsExporter, exporter_for
+from consumers.metrics_export import exporter_for
 from consumers.opensearch_sink import BulkReport, OpenSearchSink, StoreUnavailable
 from pipeline.config import PipelineConfig
 from pipeline.documents import IndexAction
-from pipeline.process import Outcome, Processor
+from pipeline.process import Processor
 
-__all__ = ["BatchResult", "Daemon"]
+__all__ = ["Daemon"]
 
 log = logging.getLogger("cwlpipe")
 _POLL_MS = 500
-
-
-@dataclass(slots=True)
-class BatchResult:
-    records: int = 0
-    indexed: int = 0
-    dead_letters: int = 0
-    committed: bool = False
 
 
 @dataclass(slots=True)
@@ -60,7 +52,6 @@ class Daemon:
         producer: AIOKafkaProducer,
         sink: OpenSearchSink,
         *,
-        exporter: DerivedMetricsExporter | None = None,
         metrics_port: int | None = None,
     ) -> None:
         self.config = config
@@ -68,7 +59,7 @@ class Daemon:
         self.producer = producer
         self.sink = sink
         self.processor = Processor(config)
-        self.metrics = HealthMetrics(exporter or exporter_for(config))
+        self.metrics = HealthMetrics(exporter_for(config))
         self.acknowledged = AcknowledgedOffsets()
         self.listener = CommitOnRevoke(consumer, self.acknowledged)
         self.dead_letters = DeadLetterWriter(
@@ -147,27 +138,24 @@ class Daemon:
 
     # -- one batch -------------------------------------------------------------------------
 
-    async def handle(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> BatchResult:
+    async def handle(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         started = time.perf_counter()
-        result = BatchResult()
         self.listener.revoked.clear()
         work = _Work()
         for partition, records in batch.items():
             for record in records:
-                result.records += 1
                 self._process(partition, record, work)
         self.metrics.batches.inc()
         report = await self._index(work.actions)
         if report is None:  # abandoned: stopping past the deadline, or partitions lost
             self._rewind(batch)
-            return result
-        result.indexed = report.indexed
+            return
         self.metrics.indexed.inc(report.indexed)
         for rejection in report.rejected:
             record, partition = work.origin[id(rejection.action)]
             work.dead_letters.append(
                 DeadLetterRecord(
-                    original=_json(rejection.action),
+                    original=orjson.dumps(rejection.action.source),
                     topic=partition.topic,
                     partition=partition.partition,
                     offset=record.offset,
@@ -181,18 +169,15 @@ class Daemon:
         for dead_letter in work.dead_letters:
             if not await self.dead_letters.send(dead_letter):
                 self._rewind(batch)
-                return result  # not written: do not commit past it
+                return  # not written: do not commit past it
             self.metrics.dead_lettered.labels(dead_letter.stage).inc()
-            result.dead_letters += 1
         self.acknowledged.acknowledge(
             {partition: records[-1].offset + 1 for partition, records in batch.items() if records}
         )
         await self.acknowledged.commit(self.consumer)
-        result.committed = True
         if work.newest_event_ms:
             self.metrics.lag.set(max(0.0, time.time() - work.newest_event_ms / 1000))
         self.metrics.batch_duration.observe(time.perf_counter() - started)
-        return result
 
     def _process(self, partition: TopicPartition, record: ConsumerRecord, work: _Work) -> None:
         self.metrics.records_in.inc()
@@ -201,7 +186,6 @@ class Daemon:
         except Exception as error:  # a bug must not stop the stream: the record is kept
             log.exception("processing failed at %s/%s", partition, record.offset)
             self.metrics.errors.labels("process").inc()
-            outcome = Outcome()
             reason = f"{type(error).__name__}: {error}"
             work.dead_letters.append(self._dead_letter(partition, record, "process", reason))
             return
@@ -291,7 +275,3 @@ class Daemon:
             log.warning("partitions %s revoked while paused; their owner re-reads them", lost)
             return False
         return not self._past_deadline()
-
-
-def _json(action: IndexAction) -> bytes:
-    return orjson.dumps(action.source)
