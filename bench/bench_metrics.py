@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from bench_patterns import payloads, rate
 
-from consumers.metrics_export import DerivedMetricsExporter
+from consumers.prometheus.export import DerivedMetricsExporter
 from pipeline.config import parse_config
 from pipeline.derived_metrics import MetricsDeriver
 from pipeline.payload import decode

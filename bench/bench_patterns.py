@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from consumers.sample_data import sample_payloads
+from consumers.devtools.sample_data import sample_payloads
 from pipeline.patterns import ParsedMessage, compile_pattern
 from pipeline.payload import PayloadError, decode
 

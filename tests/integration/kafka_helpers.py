@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from consumers.kafka_source import produce_values, read_from_start
+from consumers.kafka.source import produce_values, read_from_start
 
 T = TypeVar("T")
 DEADLINE_S = 90.0

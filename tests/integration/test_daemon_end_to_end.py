@@ -12,10 +12,10 @@ import aiohttp
 import pytest
 from opensearchpy import AsyncOpenSearch
 
-from consumers.daemon import Daemon
-from consumers.dead_letters import decode_dead_letter
-from consumers.run_command import build_daemon, serve
-from consumers.sample_data import sample_payloads
+from consumers.cli.run import build_daemon, serve
+from consumers.devtools.sample_data import sample_payloads
+from consumers.kafka.dead_letters import decode_dead_letter
+from consumers.runtime.daemon import Daemon
 from pipeline.config import PipelineConfig, parse_config
 from pipeline.process import Processor
 from tests.integration.kafka_helpers import (

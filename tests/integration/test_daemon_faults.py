@@ -9,9 +9,9 @@ import orjson
 import pytest
 from opensearchpy import AsyncOpenSearch
 
-from consumers.dead_letters import decode_dead_letter
-from consumers.run_command import build_daemon, serve
-from consumers.sample_data import sample_payloads
+from consumers.cli.run import build_daemon, serve
+from consumers.devtools.sample_data import sample_payloads
+from consumers.kafka.dead_letters import decode_dead_letter
 from pipeline.process import Processor
 from tests.integration.fault_proxy import FaultProxy
 from tests.integration.kafka_helpers import create_topics, eventually, produce, read_all, unique

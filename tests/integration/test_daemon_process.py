@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 
-from consumers.sample_data import sample_payloads
+from consumers.devtools.sample_data import sample_payloads
 from tests.integration.kafka_helpers import committed, create_topics, eventually, produce, unique
 from tests.integration.test_daemon_end_to_end import (
     all_ids,

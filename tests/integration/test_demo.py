@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from consumers.sample_data import sample_payloads
+from consumers.devtools.sample_data import sample_payloads
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from consumers.sample_data import sample_payloads
+from consumers.devtools.sample_data import sample_payloads
 from tests.integration.kafka_helpers import read_all, unique
 
 pytestmark = pytest.mark.integration

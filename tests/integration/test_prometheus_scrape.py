@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 
-from consumers.local_servers import free_port
-from consumers.metrics_export import DerivedMetricsExporter, exporter_for
+from consumers.devtools.local_servers import free_port
+from consumers.prometheus.export import DerivedMetricsExporter, exporter_for
 from pipeline.config import parse_config
 from pipeline.derived_metrics import MetricsDeriver
 from pipeline.payload import decode

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from opensearchpy import AsyncOpenSearch
 
-from consumers.retention import RetentionManager
+from consumers.opensearch.retention import RetentionManager
 from pipeline.config import parse_config
 
 pytestmark = pytest.mark.integration

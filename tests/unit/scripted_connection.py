@@ -27,7 +27,7 @@ class ScriptedConnection(AsyncConnection):
 
     @classmethod
     def client(cls) -> AsyncOpenSearch:
-        # as consumers.opensearch_sink.make_client builds it: the transport never retries
+        # as consumers.opensearch.sink.make_client builds it: the transport never retries
         return AsyncOpenSearch(hosts=["http://scripted:9200"], connection_class=cls, max_retries=0)
 
     @classmethod

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from consumers.config_file import DEFAULT_CONFIG, load_config
+from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
 from pipeline.config import PipelineConfig, parse_config
 from pipeline.errors import ConfigError
 from pipeline.invocations import LambdaPrices

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from consumers.kafka_source import _security
-from consumers.opensearch_sink import make_client
+from consumers.kafka.source import _security
+from consumers.opensearch.sink import make_client
 from pipeline.config import parse_config
 
 

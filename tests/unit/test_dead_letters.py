@@ -6,7 +6,7 @@ from typing import Any
 
 from aiokafka.errors import KafkaConnectionError
 
-from consumers.dead_letters import (
+from consumers.kafka.dead_letters import (
     DeadLetterRecord,
     DeadLetterWriter,
     decode_dead_letter,

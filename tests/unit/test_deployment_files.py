@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from consumers.config_file import load_config
+from consumers.runtime.config_file import load_config
 from tests.conftest import PROJECT_ROOT
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"

@@ -6,7 +6,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from consumers.metrics_export import DerivedMetricsExporter
+from consumers.prometheus.export import DerivedMetricsExporter
 from pipeline.invocations import InvocationSample
 from pipeline.metric_sample import MetricSample
 from pipeline.prometheus_names import label_name, metric_name, snake_case

@@ -8,7 +8,7 @@ import pytest
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 
-from consumers.opensearch_sink import OpenSearchSink, StoreUnavailable, bulk_body
+from consumers.opensearch.sink import OpenSearchSink, StoreUnavailable, bulk_body
 from pipeline.connection_config import OpenSearchConfig
 from pipeline.documents import IndexAction
 from tests.unit.scripted_connection import ScriptedConnection

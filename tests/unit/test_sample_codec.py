@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.sample_codec import SCHEMA_FILE, decode_sample, encode_sample
+from consumers.prometheus.sample_codec import SCHEMA_FILE, decode_sample, encode_sample
 from pipeline.metric_sample import STANDARD_UNITS, MetricSample
 
 samples = st.builds(

@@ -13,7 +13,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from consumers.metrics_export import DerivedMetricsExporter
+from consumers.prometheus.export import DerivedMetricsExporter
 
 __all__ = ["HealthMetrics", "MetricsServer"]
 

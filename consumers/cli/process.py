@@ -22,9 +22,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from consumers.config_file import load_config
-from consumers.metrics_export import DerivedMetricsExporter, exporter_for
-from consumers.opensearch_sink import OpenSearchSink, StoreUnavailable, bulk_body, make_client
+from consumers.opensearch.sink import OpenSearchSink, StoreUnavailable, bulk_body, make_client
+from consumers.prometheus.export import DerivedMetricsExporter, exporter_for
+from consumers.runtime.config_file import load_config
 from pipeline.config import PipelineConfig
 from pipeline.documents import IndexAction
 from pipeline.errors import ConfigError

@@ -21,11 +21,11 @@ from typing import Any
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 from opensearchpy.exceptions import TransportError
 
-from consumers.config_file import DEFAULT_CONFIG, load_config
-from consumers.daemon import Daemon
-from consumers.kafka_source import make_consumer, make_producer
-from consumers.opensearch_sink import OpenSearchSink, make_client
-from consumers.retention import RetentionManager, RetentionPlan
+from consumers.kafka.source import make_consumer, make_producer
+from consumers.opensearch.retention import RetentionManager, RetentionPlan
+from consumers.opensearch.sink import OpenSearchSink, make_client
+from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
+from consumers.runtime.daemon import Daemon
 from pipeline.config import PipelineConfig
 from pipeline.errors import ConfigError
 

@@ -17,9 +17,9 @@ from typing import Any
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 from opensearchpy.exceptions import TransportError
 
-from consumers.config_file import DEFAULT_CONFIG, load_config
-from consumers.opensearch_sink import make_client
-from consumers.retention import RetentionManager
+from consumers.opensearch.retention import RetentionManager
+from consumers.opensearch.sink import make_client
+from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
 from pipeline.errors import ConfigError
 
 __all__ = ["register", "run"]

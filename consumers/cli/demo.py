@@ -24,13 +24,13 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
-from consumers.config_file import DEFAULT_CONFIG, load_config
-from consumers.daemon import Daemon
-from consumers.dead_letters import decode_dead_letter
-from consumers.kafka_source import produce_values, read_from_start
-from consumers.local_servers import LocalBroker, free_port, local_store, tansu_binary
-from consumers.run_command import build_daemon, serve
-from consumers.sample_data import sample_payloads
+from consumers.cli.run import build_daemon, serve
+from consumers.devtools.local_servers import LocalBroker, free_port, local_store, tansu_binary
+from consumers.devtools.sample_data import sample_payloads
+from consumers.kafka.dead_letters import decode_dead_letter
+from consumers.kafka.source import produce_values, read_from_start
+from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
+from consumers.runtime.daemon import Daemon
 from pipeline.config import PipelineConfig
 
 __all__ = ["register", "run"]

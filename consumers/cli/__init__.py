@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
-from consumers import (
-    demo_command,
-    process_command,
-    produce_samples_command,
-    retention_command,
-    run_command,
-    test_pattern_command,
-)
+from consumers.cli import demo, process, produce_samples, retention, run, test_pattern
 
 __all__ = ["main"]
 
@@ -24,12 +16,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="CloudWatch Logs subscription data from Kafka into OpenSearch and Prometheus.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    demo_command.register(commands)
-    process_command.register(commands)
-    run_command.register(commands)
-    retention_command.register(commands)
-    produce_samples_command.register(commands)
-    test_pattern_command.register(commands)
+    demo.register(commands)
+    process.register(commands)
+    run.register(commands)
+    retention.register(commands)
+    produce_samples.register(commands)
+    test_pattern.register(commands)
     return parser
 
 
@@ -37,7 +29,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     code: int = args.handler(args)
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

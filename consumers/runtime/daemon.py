@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from consumers.dead_letters import DeadLetterRecord, DeadLetterWriter, now_ms
-from consumers.kafka_source import AcknowledgedOffsets, CommitOnRevoke
-from consumers.metrics import HealthMetrics, MetricsServer
-from consumers.metrics_export import exporter_for
-from consumers.opensearch_sink import BulkReport, OpenSearchSink, StoreUnavailable
+from consumers.kafka.dead_letters import DeadLetterRecord, DeadLetterWriter, now_ms
+from consumers.kafka.source import AcknowledgedOffsets, CommitOnRevoke
+from consumers.opensearch.sink import BulkReport, OpenSearchSink, StoreUnavailable
+from consumers.prometheus.export import exporter_for
+from consumers.prometheus.health import HealthMetrics, MetricsServer
 from pipeline.config import PipelineConfig
 from pipeline.documents import IndexAction
 from pipeline.process import Processor

@@ -27,7 +27,7 @@ from aiokafka.errors import KafkaError
 
 __all__ = ["DeadLetterRecord", "DeadLetterWriter", "decode_dead_letter", "encode_dead_letter"]
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "configs" / "schemas" / "dead_letter.avsc"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "configs" / "schemas" / "dead_letter.avsc"
 
 
 def _version() -> str:

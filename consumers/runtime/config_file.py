@@ -10,7 +10,7 @@ from pipeline.errors import ConfigError
 
 __all__ = ["DEFAULT_CONFIG", "load_config"]
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "pipeline.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "pipeline.yaml"
 
 
 def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -> PipelineConfig:

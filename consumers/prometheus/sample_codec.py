@@ -19,7 +19,7 @@ from pipeline.metric_sample import MetricSample
 
 __all__ = ["SCHEMA_FILE", "decode_sample", "encode_sample", "sample_schema"]
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "configs" / "schemas" / "metric_sample.avsc"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "configs" / "schemas" / "metric_sample.avsc"
 
 
 @cache

@@ -18,9 +18,9 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from consumers.config_file import DEFAULT_CONFIG, load_config
-from consumers.kafka_source import make_producer, produce_values
-from consumers.sample_data import sample_payloads
+from consumers.devtools.sample_data import sample_payloads
+from consumers.kafka.source import make_producer, produce_values
+from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
 from pipeline.errors import ConfigError
 
 __all__ = ["register", "run"]

@@ -1,0 +1,1 @@
+"""Kafka: the group consumer source, the producer, the dead-letter topic."""

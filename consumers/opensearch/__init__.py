@@ -1,0 +1,1 @@
+"""OpenSearch: the bulk sink, index templates, retention."""

@@ -1,0 +1,1 @@
+"""Prometheus: health metrics, the export of derived metrics, the /metrics server."""

@@ -1,0 +1,1 @@
+"""The runtime: the batch loop, its protocols, retry policy and lifecycle."""
