@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -122,12 +123,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_loop(config: PipelineConfig) -> int:
+    runner: Callable[[Coroutine[Any, Any, int]], int] = asyncio.run
     try:
         import uvloop
 
         runner = uvloop.run
     except ImportError:  # uvloop is for Linux and macOS; asyncio's loop works everywhere
-        runner = asyncio.run
+        pass
 
     async def main() -> int:
         daemon = build_daemon(config)  # aiokafka wants its loop running

@@ -92,7 +92,7 @@ def _sigv4(settings: OpenSearchConfig) -> Any:
     except ImportError as error:  # the optional ``aws`` extra
         raise ValueError("SigV4 needs boto3: pip install 'cwl-pipeline[aws]'") from error
     credentials = boto3.Session().get_credentials()
-    return AWSV4SignerAsyncAuth(credentials, settings.aws_region, settings.aws_service)
+    return AWSV4SignerAsyncAuth(credentials, settings.aws_region or "", settings.aws_service)
 
 
 def bulk_body(actions: Sequence[IndexAction]) -> bytes:
