@@ -55,7 +55,7 @@ class MetricsConfig:
     #: at most this many label sets per exported metric; samples for more are dropped and counted
     max_label_sets: int = DEFAULT_MAX_LABEL_SETS
     port: int = 9108
-    address: str = "0.0.0.0"
+    address: str = "127.0.0.1"  # the compose file sets 0.0.0.0 for its network
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,7 @@ def _metrics(section: Section) -> MetricsConfig:
     return MetricsConfig(
         max_label_sets=section.integer("max_label_sets", DEFAULT_MAX_LABEL_SETS, 1),
         port=section.integer("port", 9108, 0),
-        address=section.string("address", "0.0.0.0"),
+        address=section.string("address", "127.0.0.1"),
     )
 
 

@@ -49,6 +49,7 @@ class KafkaConfig:
     group_id: str = "cwl-pipeline"
     dead_letter_topic: str = "cwl-dead-letters"
     max_batch_records: int = 500
+    max_batch_bytes: int = 16 * 1024 * 1024
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     security_protocol: str = "PLAINTEXT"

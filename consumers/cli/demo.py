@@ -112,7 +112,7 @@ async def _demo(config: PipelineConfig, *, keep_running: bool) -> int:
             loop.add_signal_handler(signum, daemon.request_stop)
     else:
         daemon.request_stop()
-    return await task
+    return int(await task)
 
 
 async def _produce(
@@ -135,8 +135,8 @@ async def _until_committed(
         if task.done():
             task.result()
             raise RuntimeError("the daemon stopped early")
-        if daemon.listener.assigned_once:
-            done = {p: await daemon.consumer.committed(p) or 0 for p in ends}
+        if daemon.source.assigned_once:
+            done = {p: await daemon.source.consumer.committed(p) or 0 for p in ends}
             if all(done[p] >= end for p, end in ends.items()):
                 return
         await asyncio.sleep(0.2)

@@ -22,9 +22,13 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from consumers.opensearch.sink import OpenSearchSink, StoreUnavailable, bulk_body, make_client
+from consumers.opensearch.sink import OpenSearchSink, encode_document, make_client
 from consumers.prometheus.export import DerivedMetricsExporter, exporter_for
 from consumers.runtime.config_file import load_config
+from consumers.runtime.errors import describe
+from consumers.runtime.protocols import Record
+from consumers.runtime.retry import RetryPolicy, StopSignal
+from consumers.runtime.writes import write_all
 from pipeline.config import PipelineConfig
 from pipeline.documents import IndexAction
 from pipeline.errors import ConfigError
@@ -128,7 +132,7 @@ async def _process(args: argparse.Namespace, config: PipelineConfig, target: str
                 )
     finally:
         if sink is not None:
-            await sink.client.close()
+            await sink.close()
     if args.metrics_out:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(exporter)
@@ -179,23 +183,36 @@ async def _deliver(
 ) -> None:
     if not actions or target == "none":
         return
+    documents = []
+    for action in actions:
+        try:
+            documents.append(encode_document(action, Record(name, 0, 0, b"")))
+        except Exception as error:  # not JSON-encodable (a lone surrogate): this document only
+            tally.rejected += 1
+            print(f"{name}: {action.index}/{action.id} refused: {describe(error)}", file=sys.stderr)
     if target == "stdout":
-        sys.stdout.buffer.write(bulk_body(actions))
-        tally.documents += len(actions)
+        sys.stdout.buffer.write(b"".join(document.body for document in documents))
+        tally.documents += len(documents)
         return
     assert sink is not None
-    try:
-        report = await sink.write(actions)
-    except StoreUnavailable as error:
-        tally.documents += error.acknowledged
-        tally.rejected += len(error.pending)
-        print(f"{name}: OpenSearch unavailable: {error}", file=sys.stderr)
-        return
-    tally.documents += report.indexed
-    tally.rejected += len(report.rejected)
-    for rejection in report.rejected:
+    settings = sink.settings
+    result = await write_all(
+        sink,
+        documents,
+        policy=RetryPolicy(settings.initial_backoff_s, settings.max_backoff_s),
+        stop=StopSignal(),
+        max_attempts=settings.max_retries + 1,
+    )
+    tally.documents += result.acknowledged
+    tally.rejected += len(result.refused) + len(result.retry)
+    if result.retry:
         print(
-            f"{name}: {rejection.action.index}/{rejection.action.id} refused: "
-            f"HTTP {rejection.status} {rejection.reason}",
+            f"{name}: OpenSearch unavailable, {len(result.retry)} documents not indexed: "
+            f"{result.retry_reason}",
+            file=sys.stderr,
+        )
+    for document, status, reason in result.refused:
+        print(
+            f"{name}: {document.index}/{document.id} refused: HTTP {status} {reason}",
             file=sys.stderr,
         )

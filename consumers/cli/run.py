@@ -19,18 +19,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
-from opensearchpy.exceptions import ConnectionError as StoreConnectionError
-from opensearchpy.exceptions import TransportError
-
-from consumers.kafka.source import make_consumer, make_producer
-from consumers.opensearch.retention import RetentionManager, RetentionPlan
-from consumers.opensearch.sink import OpenSearchSink, make_client
 from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
-from consumers.runtime.daemon import Daemon
+from consumers.runtime.daemon import Daemon, StartupError, build_daemon, serve
 from pipeline.config import PipelineConfig
 from pipeline.errors import ConfigError
 
-__all__ = ["build_daemon", "register", "run", "serve"]
+__all__ = ["build_daemon", "register", "run", "serve"]  # the last two re-exported
 
 EXIT_CONFIG = 2
 log = logging.getLogger("cwlpipe")
@@ -47,60 +41,6 @@ def register(commands: Any) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes in the consumer group")
     parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
-
-
-def build_daemon(config: PipelineConfig, metrics_port: int | None = None) -> Daemon:
-    if config.opensearch.url is None:
-        raise ConfigError(
-            "cwlpipe run needs an OpenSearch URL", file=config.file, key="opensearch.url"
-        )
-    sink = OpenSearchSink(make_client(config.opensearch), config.opensearch)
-    return Daemon(
-        config,
-        make_consumer(config.kafka),
-        make_producer(config.kafka),
-        sink,
-        metrics_port=metrics_port,
-    )
-
-
-async def serve(daemon: Daemon, *, until_idle: float | None = None) -> int:
-    """Bootstrap the store (templates, retention), then consume until stopped."""
-    routes = daemon.config.router().all_routes
-    retention = RetentionManager(daemon.sink.client)
-    sweeper = None
-    try:
-        plan = await _bootstrap_store(daemon, retention)
-        if plan is None:
-            return 0  # asked to stop before the store ever answered
-        for line in plan.describe():
-            log.info("retention: %s", line)
-        if not plan.ism:
-            sweeper = asyncio.create_task(retention.sweep_forever(routes))
-        return await daemon.run(until_idle=until_idle)
-    finally:
-        if sweeper is not None:
-            sweeper.cancel()
-        await daemon.sink.client.close()
-
-
-async def _bootstrap_store(daemon: Daemon, retention: RetentionManager) -> RetentionPlan | None:
-    """Templates and retention before the first document; waits out a store that is down."""
-    routes = daemon.config.router().all_routes
-    attempt = 0
-    while True:
-        try:
-            await daemon.sink.install_templates([route.index_prefix for route in routes])
-            return await retention.apply(routes)
-        except (StoreConnectionError, TransportError) as error:
-            status = getattr(error, "status_code", None)
-            if isinstance(status, int) and 400 <= status < 500 and status != 429:
-                raise  # refused for good (auth, bad request): an operator must act
-            delay = daemon.sink.backoff(attempt)
-            log.warning("OpenSearch not ready (%s); retrying in %.1f s", error, delay)
-            if await daemon.wait_for_stop(delay):
-                return None
-            attempt += 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -132,11 +72,15 @@ def _run_loop(config: PipelineConfig) -> int:
         pass
 
     async def main() -> int:
-        daemon = build_daemon(config)  # aiokafka wants its loop running
+        daemon = Daemon(config)  # aiokafka wants its loop running
         daemon.install_signal_handlers()
-        return await serve(daemon)
+        return int(await serve(daemon))
 
-    return int(runner(main()))
+    try:
+        return int(runner(main()))
+    except StartupError as error:
+        print(f"cwlpipe run: {error}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
 def _supervise(args: argparse.Namespace) -> int:

@@ -1,19 +1,18 @@
 """The dead-letter topic: what could not be indexed, in Avro, with where it came from and why.
 
-``DeadLetterWriter.send`` returns only once the broker has acknowledged the
-message; a failed write is retried with backoff (counted as a dead-letter
-error) and never skipped, so the consumer never commits past a record whose
-dead letter is not safely written.
+:class:`KafkaDeadLetters` makes one attempt per ``send`` and waits for the
+broker's acknowledgement; the batch loop retries it under the shared policy
+and never commits past a dead letter that is not written. A record whose
+original would not fit the topic's message size keeps the head of the
+original and says so (``original_truncated``, ``original_size``), so a huge
+refused document can never wedge the pipeline.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
-import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -25,7 +24,21 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-__all__ = ["DeadLetterRecord", "DeadLetterWriter", "decode_dead_letter", "encode_dead_letter"]
+from consumers.runtime.errors import DeliveryError, describe, is_retriable
+
+__all__ = [
+    "DEFAULT_MAX_DEAD_LETTER_BYTES",
+    "DeadLetterRecord",
+    "KafkaDeadLetters",
+    "decode_dead_letter",
+    "encode_dead_letter",
+    "fit_to_size",
+]
+
+#: Kafka's default ``max.message.bytes`` and the producer's ``max_request_size`` are 1 MiB;
+#: the record, its key and the batch overhead must all fit under it.
+DEFAULT_MAX_DEAD_LETTER_BYTES = 1_000_000
+_MAX_REASON_CHARS = 4096
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "configs" / "schemas" / "dead_letter.avsc"
 
@@ -52,6 +65,8 @@ class DeadLetterRecord:
     version: str = VERSION
     document_id: str | None = None
     index: str | None = None
+    original_size: int | None = None  # set when ``original`` holds only the head
+    original_truncated: bool = False
 
 
 @cache
@@ -70,14 +85,21 @@ def encode_dead_letter(record: DeadLetterRecord) -> bytes:
             "partition": record.partition,
             "offset": record.offset,
             "stage": record.stage,
-            "reason": record.reason,
+            "reason": _text(record.reason),
             "time": record.time_ms,
             "version": record.version,
-            "document_id": record.document_id,
+            "document_id": None if record.document_id is None else _text(record.document_id),
             "index": record.index,
+            "original_size": record.original_size,
+            "original_truncated": record.original_truncated,
         },
     )
     return out.getvalue()
+
+
+def _text(value: str) -> str:
+    """UTF-8-safe text: a lone surrogate (from the very input that failed) is escaped."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def decode_dead_letter(data: bytes) -> DeadLetterRecord:
@@ -95,6 +117,8 @@ def decode_dead_letter(data: bytes) -> DeadLetterRecord:
         version=raw["version"],
         document_id=raw["document_id"],
         index=raw["index"],
+        original_size=raw.get("original_size"),
+        original_truncated=bool(raw.get("original_truncated", False)),
     )
 
 
@@ -102,38 +126,40 @@ def now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
 
 
-class DeadLetterWriter:
+def fit_to_size(record: DeadLetterRecord, max_bytes: int) -> DeadLetterRecord:
+    """The record, with its reason and original cut so that its encoding fits ``max_bytes``."""
+    if len(record.reason) > _MAX_REASON_CHARS:
+        record = replace(record, reason=record.reason[:_MAX_REASON_CHARS] + " [reason truncated]")
+    encoded = len(encode_dead_letter(record))
+    if encoded <= max_bytes:
+        return record
+    size = len(record.original) if record.original_size is None else record.original_size
+    keep = max(0, len(record.original) - (encoded - max_bytes) - 16)  # varint growth slack
+    return replace(
+        record, original=record.original[:keep], original_size=size, original_truncated=True
+    )
+
+
+class KafkaDeadLetters:
+    """The dead-letter topic on a producer: one acknowledged write per ``send``."""
+
     def __init__(
         self,
         producer: AIOKafkaProducer,
         topic: str,
-        *,
-        on_error: Callable[[], None] | None = None,
-        should_stop: Callable[[], bool] = lambda: False,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        max_backoff_s: float = 30.0,
+        max_bytes: int = DEFAULT_MAX_DEAD_LETTER_BYTES,
     ) -> None:
         self.producer = producer
         self.topic = topic
-        self._on_error = on_error or (lambda: None)
-        self._should_stop = should_stop
-        self._sleep = sleep
-        self._max_backoff_s = max_backoff_s
+        self.max_bytes = max_bytes
 
-    async def send(self, record: DeadLetterRecord) -> bool:
-        """Write and wait for the ack; False only when asked to stop before it succeeded."""
-        value = encode_dead_letter(record)
+    async def send(self, record: DeadLetterRecord) -> None:
+        """Write and wait for the ack; :class:`DeliveryError` says whether to try again."""
+        value = encode_dead_letter(fit_to_size(record, self.max_bytes))
         key = f"{record.topic}/{record.partition}/{record.offset}".encode()
-        attempt = 0
-        while True:
-            try:
-                await self.producer.send_and_wait(
-                    self.topic, value, key=key, timestamp_ms=int(time.time() * 1000)
-                )
-                return True
-            except KafkaError:
-                self._on_error()
-                if self._should_stop():
-                    return False
-                await self._sleep(random.uniform(0, min(self._max_backoff_s, 0.2 * 2**attempt)))
-                attempt += 1
+        try:
+            await self.producer.send_and_wait(
+                self.topic, value, key=key, timestamp_ms=int(time.time() * 1000)
+            )
+        except KafkaError as error:
+            raise DeliveryError(describe(error), retriable=is_retriable(error)) from error

@@ -1,9 +1,8 @@
-"""The Kafka side: a group consumer that commits only what was acknowledged, and the producer.
+"""The Kafka side: the group consumer as a Source, the producer, and topic helpers.
 
 Offsets are committed explicitly, after a batch's documents are acknowledged
-by OpenSearch or written to the dead-letter topic. The rebalance listener
-commits what was acknowledged but not yet committed before partitions are
-taken away, and tells the daemon which partitions it lost.
+by OpenSearch or written to the dead-letter topic, and only for partitions
+the consumer still owns.
 """
 
 from __future__ import annotations
@@ -11,7 +10,8 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import (
@@ -23,11 +23,12 @@ from aiokafka import (
 )
 from aiokafka.errors import KafkaError
 
+from consumers.runtime.errors import describe
+from consumers.runtime.protocols import Partition, Record
 from pipeline.connection_config import KafkaConfig
 
 __all__ = [
-    "AcknowledgedOffsets",
-    "CommitOnRevoke",
+    "KafkaSource",
     "make_consumer",
     "make_producer",
     "produce_values",
@@ -62,6 +63,9 @@ def make_consumer(settings: KafkaConfig) -> AIOKafkaConsumer:
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
         max_poll_records=settings.max_batch_records,
+        # what one fetch may hold in memory: a batch's worth, and 1 MiB per partition at most
+        fetch_max_bytes=settings.max_batch_bytes,
+        max_partition_fetch_bytes=min(1024 * 1024, settings.max_batch_bytes),
         **_security(settings),
     )
 
@@ -125,45 +129,166 @@ async def read_from_start(
         await consumer.stop()
 
 
-class AcknowledgedOffsets:
-    """Next offsets whose records are fully handled but not yet committed."""
+class KafkaSource:
+    """The :class:`consumers.runtime.protocols.Source` on an aiokafka group consumer.
 
-    def __init__(self) -> None:
-        self.pending: dict[TopicPartition, int] = {}
+    Batches are bounded in records and in value bytes; what a fetch brought
+    beyond the bound waits in a per-partition carry-over (dropped when the
+    partition is revoked or rewound). Offsets acknowledged but not yet
+    committed are committed before partitions are taken away, and again with
+    the next commit when a commit fails.
+    """
 
-    def acknowledge(self, offsets: dict[TopicPartition, int]) -> None:
-        for partition, offset in offsets.items():
-            self.pending[partition] = max(offset, self.pending.get(partition, 0))
-
-    async def commit(
-        self, consumer: AIOKafkaConsumer, partitions: Iterable[TopicPartition] | None = None
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        topics: Sequence[str],
+        *,
+        max_records: int,
+        max_bytes: int,
     ) -> None:
-        chosen = set(self.pending) if partitions is None else set(partitions) & set(self.pending)
-        offsets = {partition: self.pending[partition] for partition in chosen}
-        if not offsets:
-            return
-        await consumer.commit(offsets)
-        for partition in offsets:
-            if self.pending.get(partition) == offsets[partition]:
-                del self.pending[partition]
-
-
-class CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, consumer: AIOKafkaConsumer, acknowledged: AcknowledgedOffsets) -> None:
         self.consumer = consumer
-        self.acknowledged = acknowledged
-        self.revoked: set[TopicPartition] = set()
+        self.topics = tuple(topics)
+        self.max_records = max_records
+        self.max_bytes = max_bytes
         self.assigned_once = False
-        self.paused_all = False
+        self.revocations = 0
+        self._paused = False
+        self._carry: dict[Partition, deque[Record]] = {}
+        self._next: dict[Partition, int] = {}
+        self._pending: dict[Partition, int] = {}
+        self._listener = _Rebalance(self)
+
+    async def start(self) -> None:
+        self.consumer.subscribe(list(self.topics), listener=self._listener)
+        await self.consumer.start()
+
+    async def stop(self) -> None:
+        await self.consumer.stop()
+
+    @property
+    def assignment(self) -> frozenset[Partition]:
+        return frozenset(Partition(tp.topic, tp.partition) for tp in self.consumer.assignment())
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    async def fetch(self, timeout_s: float) -> list[Record]:
+        if self._paused:  # keep polling (group membership); stray records wait for the resume
+            self._stash(await self.consumer.getmany(timeout_ms=int(timeout_s * 1000)))
+            return []
+        if not any(self._carry.values()):
+            self._stash(
+                await self.consumer.getmany(
+                    timeout_ms=int(timeout_s * 1000), max_records=self.max_records
+                )
+            )
+        return self._take()
+
+    def _stash(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        for tp, records in fetched.items():
+            if not records:
+                continue
+            queue = self._carry.setdefault(Partition(tp.topic, tp.partition), deque())
+            queue.extend(Record(r.topic, r.partition, r.offset, r.value or b"") for r in records)
+
+    def _take(self) -> list[Record]:
+        batch: list[Record] = []
+        size = 0
+        progress = True
+        while progress and len(batch) < self.max_records:
+            progress = False
+            for where, queue in self._carry.items():  # round-robin: no partition starves
+                if not queue or len(batch) >= self.max_records:
+                    continue
+                if batch and size + len(queue[0].value) > self.max_bytes:
+                    return batch
+                record = queue.popleft()
+                batch.append(record)
+                size += len(record.value)
+                self._next[where] = record.offset + 1
+                progress = True
+        return batch
+
+    def give_back(self, records: Sequence[Record]) -> None:
+        for record in reversed(records):
+            self._carry.setdefault(record.where, deque()).appendleft(record)
+            self._next[record.where] = min(
+                self._next.get(record.where, record.offset), record.offset
+            )
+
+    def rewind(self, records: Sequence[Record]) -> None:
+        first: dict[Partition, int] = {}
+        for record in records:
+            first[record.where] = min(first.get(record.where, record.offset), record.offset)
+        assigned = self.assignment
+        for where, offset in first.items():
+            if where in assigned:
+                self._carry.pop(where, None)
+                self._next[where] = offset
+                self.consumer.seek(TopicPartition(*where), offset)
+
+    def pause(self) -> None:
+        self._paused = True
+        self.consumer.pause(*self.consumer.assignment())
+
+    def resume(self) -> None:
+        self._paused = False
+        self.consumer.resume(*self.consumer.assignment())
+
+    async def commit(self, offsets: dict[Partition, int]) -> bool:
+        for where, offset in offsets.items():
+            self._pending[where] = max(offset, self._pending.get(where, 0))
+        return await self._commit_pending(self.assignment)
+
+    async def _commit_pending(self, partitions: Iterable[Partition]) -> bool:
+        chosen = {where: self._pending[where] for where in partitions if where in self._pending}
+        if not chosen:
+            return True
+        try:
+            await self.consumer.commit({TopicPartition(*w): o for w, o in chosen.items()})
+        except KafkaError as error:  # redelivered later; the document ids make it harmless
+            log.warning("commit failed, the records will be read again: %s", describe(error))
+            return False
+        for where, offset in chosen.items():
+            if self._pending.get(where) == offset:
+                del self._pending[where]
+        return True
+
+    def lag(self) -> dict[Partition, int]:
+        """High watermark minus the next offset to handle, per assigned partition."""
+        lags = {}
+        for tp in self.consumer.assignment():
+            where = Partition(tp.topic, tp.partition)
+            high = self.consumer.highwater(tp)
+            queue = self._carry.get(where)
+            position = queue[0].offset if queue else self._next.get(where)
+            if high is not None and position is not None:
+                lags[where] = max(0, high - position)
+        return lags
+
+    async def _revoked(self, revoked: list[TopicPartition]) -> None:
+        lost = [Partition(tp.topic, tp.partition) for tp in revoked]
+        await self._commit_pending(lost)
+        for where in lost:
+            self._carry.pop(where, None)
+            self._next.pop(where, None)
+            self._pending.pop(where, None)
+        self.revocations += 1
+
+    def _assigned(self, assigned: list[TopicPartition]) -> None:
+        self.assigned_once = True
+        if self._paused and assigned:
+            self.consumer.pause(*assigned)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, source: KafkaSource) -> None:
+        self.source = source
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        try:
-            await self.acknowledged.commit(self.consumer, revoked)
-        except KafkaError as error:  # the new owner re-reads them: at-least-once, same _ids
-            log.warning("commit on revoke failed: %s", error)
-        self.revoked.update(revoked)
+        await self.source._revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self.assigned_once = True
-        if self.paused_all and assigned:
-            self.consumer.pause(*assigned)
+        self.source._assigned(assigned)

@@ -1,22 +1,19 @@
-"""Bulk indexing into OpenSearch with per-item triage.
+"""Bulk indexing into OpenSearch: one attempt per ``write``, every document triaged.
 
-Each item of a ``_bulk`` answer is one of three things: acknowledged;
-worth retrying (429, 5xx, or the whole request failed on a connection error,
-a timeout or a 429/5xx); or refused for good (4xx such as a mapping error),
-which goes to the dead letters with the store's reason. Retries back off
-exponentially with full jitter. When the store stays saturated past
-``max_retries``, :class:`StoreUnavailable` tells the caller to pause its
-partitions and try again later: nothing is buffered without bound, nothing
-is committed past it.
+Each document of a ``_bulk`` answer is acknowledged, to be retried (429, 5xx,
+or the whole request failed on a connection error or a timeout) or refused
+for good (4xx such as a mapping error), and then it becomes a dead letter
+with the store's reason. A whole request refused for good is split in halves
+until the culprit is alone, so one bad document never takes its neighbours
+down with it; ids over OpenSearch's 512-byte limit are refused before they
+are sent for the same reason. Retries and their timing belong to the loop
+(:mod:`consumers.runtime.retry`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -24,44 +21,22 @@ from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 from opensearchpy.exceptions import NotFoundError, TransportError
 
+from consumers.runtime.errors import describe
+from consumers.runtime.protocols import Document, Record, Refusal, WriteResult
 from pipeline.connection_config import OpenSearchConfig
 from pipeline.documents import IndexAction
-from pipeline.errors import PipelineError
 from pipeline.index_templates import TEMPLATE_VERSION, index_template, template_name
 
 __all__ = [
-    "BulkReport",
+    "MAX_ID_BYTES",
     "OpenSearchSink",
-    "Rejection",
-    "StoreUnavailable",
     "bulk_body",
+    "encode_document",
     "make_client",
 ]
 
-
-class StoreUnavailable(PipelineError):
-    """The store kept refusing (429, 5xx, unreachable): pause, then retry the same actions."""
-
-    retriable = True
-
-    def __init__(self, reason: str, pending: list[IndexAction], acknowledged: int) -> None:
-        super().__init__(reason)
-        self.pending = pending
-        self.acknowledged = acknowledged
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    action: IndexAction
-    status: int
-    reason: str
-
-
-@dataclass(slots=True)
-class BulkReport:
-    indexed: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    retries: int = 0
+#: OpenSearch refuses the whole ``_bulk`` request when one ``_id`` is longer than this.
+MAX_ID_BYTES = 512
 
 
 def make_client(settings: OpenSearchConfig) -> AsyncOpenSearch:
@@ -95,14 +70,17 @@ def _sigv4(settings: OpenSearchConfig) -> Any:
     return AWSV4SignerAsyncAuth(credentials, settings.aws_region or "", settings.aws_service)
 
 
+def encode_document(action: IndexAction, origin: Record) -> Document:
+    """The action's two NDJSON lines; raises on what cannot be JSON (a lone surrogate)."""
+    meta = orjson.dumps({"index": {"_index": action.index, "_id": action.id}})
+    body = b"".join((meta, b"\n", orjson.dumps(action.source), b"\n"))
+    return Document(action.index, action.id, body, origin)
+
+
 def bulk_body(actions: Sequence[IndexAction]) -> bytes:
     """NDJSON for ``_bulk``: an ``index`` line and the source line per action."""
-    return b"".join(map(_encode, actions))
-
-
-def _encode(action: IndexAction) -> bytes:
-    meta = orjson.dumps({"index": {"_index": action.index, "_id": action.id}})
-    return meta + b"\n" + orjson.dumps(action.source) + b"\n"
+    nowhere = Record("", 0, 0, b"")
+    return b"".join(encode_document(action, nowhere).body for action in actions)
 
 
 def _retriable(status: int) -> bool:
@@ -110,18 +88,18 @@ def _retriable(status: int) -> bool:
 
 
 class OpenSearchSink:
+    """The :class:`consumers.runtime.protocols.Sink` for OpenSearch's ``_bulk`` API."""
+
     def __init__(
         self,
         client: AsyncOpenSearch,
         settings: OpenSearchConfig,
         *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_throttle: Callable[[str], None] | None = None,
         on_bulk: Callable[[float], None] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
-        self._sleep = sleep
         self.on_throttle: Callable[[str], None] = on_throttle or (lambda reason: None)
         self.on_bulk: Callable[[float], None] = on_bulk or (lambda seconds: None)
 
@@ -141,95 +119,84 @@ class OpenSearchSink:
                 written.append(name)
         return written
 
-    def backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(max, initial * 2**attempt)]."""
-        ceiling = min(self.settings.max_backoff_s, self.settings.initial_backoff_s * 2**attempt)
-        return random.uniform(0, ceiling)
+    async def close(self) -> None:
+        await self.client.close()
 
-    async def write(self, actions: Sequence[IndexAction]) -> BulkReport:
-        """Index every action or say why not; raises StoreUnavailable after max_retries."""
-        report = BulkReport()
-        pending = list(actions)
-        attempt = 0
-        while pending:
-            retry: list[IndexAction] = []
-            last_reason = ""
-            for chunk, body in self._chunks(pending):
-                reason = await self._send(chunk, body, report, retry)
-                last_reason = reason or last_reason
-            pending = retry
-            if not pending:
-                break
-            if attempt >= self.settings.max_retries:
-                raise StoreUnavailable(
-                    f"store still refusing after {attempt} retries: {last_reason}",
-                    pending,
-                    report.indexed,
-                )
-            await self._sleep(self.backoff(attempt))
-            attempt += 1
-            report.retries += 1
-        return report
+    async def write(self, documents: Sequence[Document]) -> WriteResult:
+        """One attempt at every document; see the module docstring for the triage."""
+        result = WriteResult()
+        sendable = []
+        for document in documents:
+            size = len(document.id.encode())
+            if size > MAX_ID_BYTES:
+                reason = f"document id is {size} bytes, over OpenSearch's limit of {MAX_ID_BYTES}"
+                result.refused.append(Refusal(document, 400, reason))
+            else:
+                sendable.append(document)
+        for chunk in self.chunks(sendable):
+            await self._send(chunk, result)
+        return result
 
-    def _chunks(self, actions: list[IndexAction]) -> list[tuple[list[IndexAction], bytes]]:
-        """Actions grouped under the size limits, each group with its body (encoded once)."""
-        chunks: list[tuple[list[IndexAction], bytes]] = []
-        current: list[IndexAction] = []
-        parts: list[bytes] = []
+    def chunks(self, documents: Sequence[Document]) -> list[list[Document]]:
+        """Documents grouped under the action and byte limits of one request."""
+        chunks: list[list[Document]] = []
+        current: list[Document] = []
         size = 0
-        for action in actions:
-            encoded = _encode(action)
+        for document in documents:
             if current and (
                 len(current) >= self.settings.bulk_max_actions
-                or size + len(encoded) > self.settings.bulk_max_bytes
+                or size + len(document.body) > self.settings.bulk_max_bytes
             ):
-                chunks.append((current, b"".join(parts)))
-                current, parts, size = [], [], 0
-            current.append(action)
-            parts.append(encoded)
-            size += len(encoded)
+                chunks.append(current)
+                current, size = [], 0
+            current.append(document)
+            size += len(document.body)
         if current:
-            chunks.append((current, b"".join(parts)))
+            chunks.append(current)
         return chunks
 
-    async def _send(
-        self, chunk: list[IndexAction], body: bytes, report: BulkReport, retry: list[IndexAction]
-    ) -> str | None:
-        """Send one chunk; returns the reason when something is to be retried."""
+    async def _send(self, chunk: list[Document], result: WriteResult) -> None:
         started = time.perf_counter()
         try:
-            response = await self.client.bulk(body=body)
-        except StoreConnectionError as error:  # includes timeouts
+            response = await self.client.bulk(body=b"".join(d.body for d in chunk))
+        except StoreConnectionError as error:  # refused, reset, timed out
             self.on_throttle("connection")
-            retry.extend(chunk)
-            return f"connection error: {error}"
+            result.retry.extend(chunk)
+            result.retry_reason = describe(error)
+            return
         except TransportError as error:
             status = error.status_code if isinstance(error.status_code, int) else 0
             if _retriable(status):
                 self.on_throttle(str(status))
-                retry.extend(chunk)
-                return f"HTTP {status}: {error.error}"
-            for action in chunk:  # the whole request is refused for good (413, 400 ...)
-                report.rejected.append(Rejection(action, status, f"{error.error}: {error.info}"))
-            return None
+                result.retry.extend(chunk)
+                result.retry_reason = describe(error)
+            elif len(chunk) > 1:  # one bad document refuses the whole request: find it
+                middle = len(chunk) // 2
+                await self._send(chunk[:middle], result)
+                await self._send(chunk[middle:], result)
+            else:
+                result.refused.append(Refusal(chunk[0], status, f"{error.error}: {error.info}"))
+            return
         finally:
             self.on_bulk(time.perf_counter() - started)
-        reason = None
-        for action, item in zip(chunk, response.get("items", []), strict=False):
-            result = next(iter(item.values()))
-            status = int(result.get("status", 0))
+        self._triage(chunk, response, result)
+
+    def _triage(self, chunk: list[Document], response: Any, result: WriteResult) -> None:
+        items = response.get("items", []) if isinstance(response, dict) else []
+        for document, item in zip(chunk, items, strict=False):
+            answer = next(iter(item.values())) if isinstance(item, dict) and item else {}
+            status = int(answer.get("status", 0))
             if 200 <= status < 300:
-                report.indexed += 1
-            elif _retriable(status):
+                result.acknowledged += 1
+            elif _retriable(status) or status == 0:
                 self.on_throttle(str(status))
-                retry.append(action)
-                reason = f"HTTP {status}: {_reason(result)}"
+                result.retry.append(document)
+                result.retry_reason = f"HTTP {status}: {_reason(answer)}"
             else:
-                report.rejected.append(Rejection(action, status, _reason(result)))
-        if len(response.get("items", [])) != len(chunk):  # never trust a short answer
-            retry.extend(chunk[len(response.get("items", [])) :])
-            reason = "the bulk answer had fewer items than the request"
-        return reason
+                result.refused.append(Refusal(document, status, _reason(answer)))
+        if len(items) < len(chunk):  # never trust a short answer
+            result.retry.extend(chunk[len(items) :])
+            result.retry_reason = "the bulk answer had fewer items than the request"
 
 
 def _reason(result: dict[str, Any]) -> str:

@@ -1,21 +1,16 @@
-"""Health metrics, named after the Lambda metrics operators already read, and the HTTP endpoints.
+"""Health metrics, named after the Lambda metrics operators already read.
 
-``GET /metrics`` serves these and the derived metrics; ``/healthz`` says the
-process is alive; ``/readyz`` says it is consuming (joined its group, store
-reachable), for a load balancer or an orchestrator.
+One registry per daemon holds these and the derived-metrics collector; the
+``/metrics`` endpoint (:mod:`consumers.prometheus.server`) serves it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from consumers.prometheus.export import DerivedMetricsExporter
 
-__all__ = ["HealthMetrics", "MetricsServer"]
+__all__ = ["HealthMetrics"]
 
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -82,54 +77,26 @@ class HealthMetrics:
         )
         self.lag = Gauge(
             "cwlpipe_lag_seconds",
-            "Age of the newest log event of the last batch at processing time (IteratorAge)",
+            "Age of the newest log event of the last batch at processing time; 0 once caught up"
+            " (IteratorAge)",
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "cwlpipe_consumer_lag_records",
+            "High watermark minus the next offset to handle, per assigned partition",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.commit_failures = Counter(
+            "cwlpipe_commit_failures",
+            "Offset commits that failed (the records are read again)",
+            registry=r,
+        )
+        self.abandoned_batches = Counter(
+            "cwlpipe_abandoned_batches",
+            "Batches given up unfinished (stop deadline), to be read again",
             registry=r,
         )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
-
-
-class MetricsServer:
-    def __init__(
-        self, metrics: HealthMetrics, address: str, port: int, ready: Callable[[], bool]
-    ) -> None:
-        self.metrics = metrics
-        self.address = address
-        self.port = port
-        self._ready = ready
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> int:
-        """Start serving; returns the port (useful with port 0)."""
-        app = web.Application()
-        app.router.add_get("/metrics", self._metrics)
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/readyz", self._readyz)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.address, self.port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
-        return self.port
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        return web.Response(
-            body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
-
-    async def _healthz(self, request: web.Request) -> web.Response:
-        return web.Response(text="ok\n")
-
-    async def _readyz(self, request: web.Request) -> web.Response:
-        if self._ready():
-            return web.Response(text="ready\n")
-        return web.Response(status=503, text="not ready\n")

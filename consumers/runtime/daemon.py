@@ -1,277 +1,314 @@
-"""``cwlpipe run``: Kafka in, OpenSearch and the dead-letter topic out, nothing lost.
+"""The daemon's lifecycle: built from the config in one place, ``start()`` / ``run()`` / ``stop()``.
 
-One batch at a time: ``getmany`` -> ``Processor.process`` for every record ->
-bulk index -> dead letters -> commit. Offsets move only after every action
-of the batch is acknowledged by OpenSearch or its dead letter is written.
-When the store stays saturated the partitions are paused (the consumer keeps
-polling so it stays in its group) and the same actions are retried. SIGTERM
-and SIGINT stop fetching; the batch in hand is finished and committed within
-``shutdown_deadline_s``, or left uncommitted for redelivery.
+``start`` serves ``/healthz`` first, then waits out a broker or a store that
+is down (one line per attempt, no traceback) until both answer or a stop is
+requested; ``run`` hands over to :class:`~consumers.runtime.batch_loop.BatchLoop`
+and, once a stop is requested, cancels whatever is still running at the
+shutdown deadline, so SIGTERM always ends the process in time; ``stop``
+closes everything, each step bounded. Usable as ``async with``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import random
 import signal
 import time
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, TypeVar
 
-import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer
 
-from consumers.kafka.dead_letters import DeadLetterRecord, DeadLetterWriter, now_ms
-from consumers.kafka.source import AcknowledgedOffsets, CommitOnRevoke
-from consumers.opensearch.sink import BulkReport, OpenSearchSink, StoreUnavailable
+from consumers.kafka.dead_letters import KafkaDeadLetters
+from consumers.kafka.source import KafkaSource, make_consumer, make_producer
+from consumers.opensearch.retention import RetentionManager, RetentionPlan
+from consumers.opensearch.sink import OpenSearchSink, make_client
 from consumers.prometheus.export import exporter_for
-from consumers.prometheus.health import HealthMetrics, MetricsServer
+from consumers.prometheus.health import HealthMetrics
+from consumers.prometheus.server import MetricsServer
+from consumers.runtime.batch_loop import BatchLoop
+from consumers.runtime.errors import describe, is_retriable
+from consumers.runtime.protocols import Pipeline
+from consumers.runtime.retry import RetryPolicy, StopSignal
 from pipeline.config import PipelineConfig
-from pipeline.documents import IndexAction
+from pipeline.errors import ConfigError, PipelineError
 from pipeline.process import Processor
 
-__all__ = ["Daemon"]
+__all__ = ["Daemon", "StartupError", "build_daemon", "serve"]
 
 log = logging.getLogger("cwlpipe")
-_POLL_MS = 500
+PROGRESS_EVERY_S = 30.0
+T = TypeVar("T")
+CLOSE_STEP_S = 5.0
 
 
-@dataclass(slots=True)
-class _Work:
-    actions: list[IndexAction] = field(default_factory=list)
-    origin: dict[int, tuple[ConsumerRecord, TopicPartition]] = field(default_factory=dict)
-    dead_letters: list[DeadLetterRecord] = field(default_factory=list)
-    newest_event_ms: int = 0
+class StartupError(PipelineError):
+    """Something an operator must fix before the daemon can start (a port in use, a refusal)."""
 
 
 class Daemon:
-    def __init__(
-        self,
-        config: PipelineConfig,
-        consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
-        sink: OpenSearchSink,
-        *,
-        metrics_port: int | None = None,
-    ) -> None:
+    """One consumer-group member: the source, the pipelines, the dead letters, the endpoints."""
+
+    def __init__(self, config: PipelineConfig, *, metrics_port: int | None = None) -> None:
+        if config.opensearch.url is None:
+            raise ConfigError(
+                "cwlpipe run needs an OpenSearch URL", file=config.file, key="opensearch.url"
+            )
         self.config = config
-        self.consumer = consumer
-        self.producer = producer
-        self.sink = sink
-        self.processor = Processor(config)
-        self.metrics = HealthMetrics(exporter_for(config))
-        self.acknowledged = AcknowledgedOffsets()
-        self.listener = CommitOnRevoke(consumer, self.acknowledged)
-        self.dead_letters = DeadLetterWriter(
-            producer,
-            config.kafka.dead_letter_topic,
-            on_error=self.metrics.dead_letter_errors.inc,
-            should_stop=self._past_deadline,
+        self.stop_signal = StopSignal()
+        self.policy = RetryPolicy(
+            config.opensearch.initial_backoff_s, config.opensearch.max_backoff_s
         )
-        sink.on_throttle = self._throttled
-        sink.on_bulk = self.metrics.bulk_duration.observe
-        self.server = MetricsServer(
+        self.metrics = HealthMetrics(exporter_for(config))
+        self.sink = OpenSearchSink(
+            make_client(config.opensearch),
+            config.opensearch,
+            on_throttle=lambda reason: self.metrics.throttles.labels(reason).inc(),
+            on_bulk=self.metrics.bulk_duration.observe,
+        )
+        self.producer: AIOKafkaProducer = make_producer(config.kafka)
+        self.source = self._new_source()
+        self.pipelines = [
+            Pipeline("logs", config.kafka.input_topics, Processor(config), self.sink),
+        ]
+        self.loop = BatchLoop(
+            self.source,
+            self.pipelines,
+            KafkaDeadLetters(self.producer, config.kafka.dead_letter_topic),
             self.metrics,
+            stop=self.stop_signal,
+            policy=self.policy,
+            max_batch_bytes=config.kafka.max_batch_bytes,
+        )
+        self.retention = RetentionManager(self.sink.client)
+        self.server = MetricsServer(
+            self.metrics.registry,
             config.metrics.address,
             config.metrics.port if metrics_port is None else metrics_port,
-            ready=lambda: self.listener.assigned_once and not self._stopping.is_set(),
+            ready=self.ready,
         )
-        self._stopping = asyncio.Event()
-        self._deadline: float | None = None
+        self.store_ready = False
+        self._started: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._began = time.monotonic()
 
-    # -- lifecycle -------------------------------------------------------------------------
+    def _new_source(self) -> KafkaSource:
+        kafka = self.config.kafka
+        return KafkaSource(
+            make_consumer(kafka),
+            kafka.input_topics,
+            max_records=kafka.max_batch_records,
+            max_bytes=kafka.max_batch_bytes,
+        )
+
+    def ready(self) -> bool:
+        return self.store_ready and self.source.assigned_once and not self.stop_signal.requested
 
     def request_stop(self) -> None:
-        """Stop fetching; finish (or abandon, past the deadline) the batch in hand."""
-        if not self._stopping.is_set():
-            self._deadline = time.monotonic() + self.config.shutdown_deadline_s
-            self._stopping.set()
-
-    async def wait_for_stop(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``; True as soon as a stop is requested."""
-        try:
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
-
-    def _throttled(self, reason: str) -> None:
-        self.metrics.throttles.labels(reason).inc()
-
-    def _past_deadline(self) -> bool:
-        return self._deadline is not None and time.monotonic() > self._deadline
+        """Stop fetching; the batch in hand may take ``shutdown_deadline_s``, no more."""
+        if not self.stop_signal.requested:
+            log.info(
+                "stopping: finishing the batch in hand (at most %.0f s)",
+                self.config.shutdown_deadline_s,
+            )
+        self.stop_signal.request(self.config.shutdown_deadline_s)
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.request_stop)
 
-    async def run(self, *, until_idle: float | None = None) -> int:
-        """Consume until asked to stop (or, with ``until_idle``, after that many idle seconds)."""
-        await self.server.start()
-        await self.producer.start()
-        self.consumer.subscribe(list(self.config.kafka.input_topics), listener=self.listener)
-        await self.consumer.start()
-        idle_since = time.monotonic()
+    # -- start -------------------------------------------------------------------------------
+
+    async def start(self) -> bool:
+        """Endpoints, broker, store; False when a stop came before everything answered."""
         try:
-            while not self._stopping.is_set():
-                batch = await self.consumer.getmany(
-                    timeout_ms=_POLL_MS, max_records=self.config.kafka.max_batch_records
+            await self.server.start()
+        except OSError as error:
+            raise StartupError(
+                f"cannot serve metrics on {self.config.metrics.address}:{self.server.port}: "
+                f"{error.strerror or error}"
+            ) from error
+        self._started.add("server")
+        self._banner()
+        if not await self._until_up("Kafka producer", self._start_producer):
+            return False
+        if not await self._until_up("Kafka consumer", self._start_source):
+            return False
+        plan = await self._until_up("OpenSearch", self._bootstrap_store)
+        if plan is None:
+            return False
+        self.store_ready = True
+        for line in plan.describe():
+            log.info("retention: %s", line)
+        if not plan.ism:
+            routes = self.config.router().all_routes
+            self._sweeper = asyncio.create_task(self.retention.sweep_forever(routes))
+        return True
+
+    async def _start_producer(self) -> bool:
+        try:
+            await self.producer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+            self.producer = make_producer(self.config.kafka)  # a failed start is not restartable
+            self.loop.dead_letters = KafkaDeadLetters(
+                self.producer, self.config.kafka.dead_letter_topic
+            )
+            raise
+        self._started.add("producer")
+        return True
+
+    async def _start_source(self) -> bool:
+        try:
+            await self.source.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.source.stop()
+            self.source = self._new_source()
+            self.loop.source = self.source
+            raise
+        self._started.add("source")
+        return True
+
+    async def _bootstrap_store(self) -> RetentionPlan:
+        routes = self.config.router().all_routes
+        await self.sink.install_templates([route.index_prefix for route in routes])
+        return await self.retention.apply(routes)
+
+    async def _until_up(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T | None:
+        failures = 0
+        while not self.stop_signal.requested:
+            try:
+                return await attempt()
+            except Exception as error:
+                if not is_retriable(error):
+                    raise StartupError(f"{what} refused: {describe(error)}") from error
+                delay = self.policy.delay(failures)
+                log.warning(
+                    "%s not reachable (%s); retrying in %.1f s", what, describe(error), delay
                 )
-                if any(batch.values()):
-                    await self.handle(batch)
-                    idle_since = time.monotonic()
-                elif until_idle is not None and time.monotonic() - idle_since > until_idle:
-                    break
+                failures += 1
+                await self.stop_signal.wait(delay)
+        return None
+
+    def _banner(self) -> None:
+        kafka, store = self.config.kafka, self.config.opensearch
+        routes = ", ".join(f"{r.name}->{r.index_prefix}-*" for r in self.config.router().all_routes)
+        log.info(
+            "cwlpipe run: brokers %s, topics %s, group %s, dead letters -> %s",
+            kafka.bootstrap_servers,
+            ",".join(kafka.input_topics),
+            kafka.group_id,
+            kafka.dead_letter_topic,
+        )
+        log.info("store %s, routes %s", _masked(store.url or ""), routes)
+        log.info("metrics %s", self.server.url)
+
+    # -- run ---------------------------------------------------------------------------------
+
+    async def run(self, *, until_idle: float | None = None) -> int:
+        """Consume until stopped; the batch in hand is cancelled at the shutdown deadline."""
+        work = asyncio.create_task(self.loop.run(until_idle=until_idle))
+        progress = asyncio.create_task(self._progress())
+        try:
+            while not work.done():
+                stopping = self.stop_signal.requested
+                timeout = max(0.0, self.stop_signal.remaining() - CLOSE_STEP_S) if stopping else 1.0
+                done, _ = await asyncio.wait({work}, timeout=timeout)
+                if not done and stopping:
+                    log.warning("shutdown deadline reached; the batch in hand will be read again")
+                    work.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await work
+            if not work.cancelled():
+                work.result()
         finally:
-            await self._close()
+            progress.cancel()
         return 0
 
-    async def _close(self) -> None:
-        try:
-            await self.acknowledged.commit(self.consumer)
-        except Exception as error:  # redelivered then; the ids make it harmless
-            log.warning("final commit failed: %s", error)
-        await self.consumer.stop()
-        await self.producer.stop()
-        await self.server.stop()
-
-    # -- one batch -------------------------------------------------------------------------
-
-    async def handle(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        started = time.perf_counter()
-        self.listener.revoked.clear()
-        work = _Work()
-        for partition, records in batch.items():
-            for record in records:
-                self._process(partition, record, work)
-        self.metrics.batches.inc()
-        report = await self._index(work.actions)
-        if report is None:  # abandoned: stopping past the deadline, or partitions lost
-            self._rewind(batch)
-            return
-        self.metrics.indexed.inc(report.indexed)
-        for rejection in report.rejected:
-            record, partition = work.origin[id(rejection.action)]
-            work.dead_letters.append(
-                DeadLetterRecord(
-                    original=orjson.dumps(rejection.action.source),
-                    topic=partition.topic,
-                    partition=partition.partition,
-                    offset=record.offset,
-                    stage="index",
-                    reason=f"HTTP {rejection.status}: {rejection.reason}",
-                    time_ms=now_ms(),
-                    document_id=rejection.action.id,
-                    index=rejection.action.index,
-                )
-            )
-        for dead_letter in work.dead_letters:
-            if not await self.dead_letters.send(dead_letter):
-                self._rewind(batch)
-                return  # not written: do not commit past it
-            self.metrics.dead_lettered.labels(dead_letter.stage).inc()
-        self.acknowledged.acknowledge(
-            {partition: records[-1].offset + 1 for partition, records in batch.items() if records}
-        )
-        await self.acknowledged.commit(self.consumer)
-        if work.newest_event_ms:
-            self.metrics.lag.set(max(0.0, time.time() - work.newest_event_ms / 1000))
-        self.metrics.batch_duration.observe(time.perf_counter() - started)
-
-    def _process(self, partition: TopicPartition, record: ConsumerRecord, work: _Work) -> None:
-        self.metrics.records_in.inc()
-        try:
-            outcome = self.processor.process(record.value)
-        except Exception as error:  # a bug must not stop the stream: the record is kept
-            log.exception("processing failed at %s/%s", partition, record.offset)
-            self.metrics.errors.labels("process").inc()
-            reason = f"{type(error).__name__}: {error}"
-            work.dead_letters.append(self._dead_letter(partition, record, "process", reason))
-            return
-        if outcome.dead_letter is not None:
-            work.dead_letters.append(
-                self._dead_letter(
-                    partition, record, outcome.dead_letter.stage, outcome.dead_letter.reason
-                )
-            )
-            return
-        self.metrics.control_messages.inc(outcome.control_batches)
-        self.metrics.events_in.inc(outcome.events)
-        for route, count in outcome.filtered_by_route.items():
-            self.metrics.filtered_out.labels(route).inc(count)
-        for action in outcome.actions:
-            work.origin[id(action)] = (record, partition)
-            work.actions.append(action)
-        self.metrics.derived.observe(outcome.derived)
-        work.newest_event_ms = max(work.newest_event_ms, outcome.newest_event_ms)
-
-    def _rewind(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Read an unfinished batch again on the partitions still ours (never skip a record)."""
-        assigned = self.consumer.assignment()
-        for partition, records in batch.items():
-            if records and partition in assigned:
-                self.consumer.seek(partition, records[0].offset)
-
-    @staticmethod
-    def _dead_letter(
-        partition: TopicPartition, record: ConsumerRecord, stage: str, reason: str
-    ) -> DeadLetterRecord:
-        return DeadLetterRecord(
-            original=record.value or b"",
-            topic=partition.topic,
-            partition=partition.partition,
-            offset=record.offset,
-            stage=stage,
-            reason=reason,
-            time_ms=now_ms(),
-        )
-
-    async def _index(self, actions: list[IndexAction]) -> BulkReport | None:
-        """Every action acknowledged or refused for good; None when the batch is abandoned."""
-        total = BulkReport()
-        pending = actions
-        attempt = 0
+    async def _progress(self) -> None:
+        last = self.loop.totals.events
         while True:
-            try:
-                report = await self.sink.write(pending)
-            except StoreUnavailable as unavailable:
-                total.indexed += unavailable.acknowledged
-                pending = unavailable.pending
-                self._pause(True)
-                log.warning("store unavailable, partitions paused: %s", unavailable)
-                if not await self._wait_paused(attempt):
-                    self._pause(False)
-                    return None
-                attempt += 1
-                continue
-            self._pause(False)
-            total.indexed += report.indexed
-            total.rejected += report.rejected
-            return total
+            await asyncio.sleep(PROGRESS_EVERY_S)
+            t = self.loop.totals
+            lag = sum(self.source.lag().values())
+            log.info(
+                "progress: %d records, %d events (%.0f/s), %d indexed, %d dead letters, "
+                "lag %d records",
+                t.records,
+                t.events,
+                (t.events - last) / PROGRESS_EVERY_S,
+                t.indexed,
+                t.dead_letters,
+                lag,
+            )
+            last = t.events
 
-    def _pause(self, paused: bool) -> None:
-        if paused == self.listener.paused_all:
-            return
-        self.listener.paused_all = paused
-        self.metrics.paused.set(1 if paused else 0)
-        assigned = list(self.consumer.assignment())
-        if paused:
-            self.consumer.pause(*assigned)
-        else:
-            self.consumer.resume(*assigned)
+    # -- stop --------------------------------------------------------------------------------
 
-    async def _wait_paused(self, attempt: int) -> bool:
-        """Back off while staying in the group; False when the batch must be abandoned."""
-        ceiling = min(self.config.opensearch.max_backoff_s, 2.0 ** min(attempt, 10))
-        delay_ms = int(1000 * random.uniform(ceiling / 2, ceiling))
-        stray = await self.consumer.getmany(timeout_ms=max(delay_ms, 50))
-        for partition, records in stray.items():  # fetched before the pause: read them later
-            if records:
-                self.consumer.seek(partition, records[0].offset)
-                self.consumer.pause(partition)
-        if self.listener.revoked:
-            lost = sorted(map(str, self.listener.revoked))
-            log.warning("partitions %s revoked while paused; their owner re-reads them", lost)
-            return False
-        return not self._past_deadline()
+    async def stop(self) -> None:
+        """Close everything in order, each step bounded, whatever state the neighbours are in."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+            ("source", self.source.stop),
+            ("producer", self.producer.stop),
+        ]
+        for name, close in steps:
+            if name in self._started:
+                try:
+                    await asyncio.wait_for(close(), CLOSE_STEP_S)
+                except Exception as error:
+                    log.warning("closing the Kafka %s: %s", name, describe(error))
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.sink.close(), CLOSE_STEP_S)
+        self.loop.close()
+        if "server" in self._started:
+            await self.server.stop()
+        t = self.loop.totals
+        log.info(
+            "stopped after %.0f s: %d records, %d events, %d indexed, %d filtered out, "
+            "%d dead letters",
+            time.monotonic() - self._began,
+            t.records,
+            t.events,
+            t.indexed,
+            t.filtered_out,
+            t.dead_letters,
+        )
+
+    async def __aenter__(self) -> Daemon:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+def build_daemon(config: PipelineConfig, metrics_port: int | None = None) -> Daemon:
+    return Daemon(config, metrics_port=metrics_port)
+
+
+async def serve(daemon: Daemon, *, until_idle: float | None = None) -> int:
+    """Start (waiting out what is down), consume until stopped, close."""
+    async with daemon:
+        if not await daemon.start():
+            return 0  # asked to stop before the broker or the store ever answered
+        return await daemon.run(until_idle=until_idle)
+
+
+def _masked(url: str) -> str:
+    """A URL without its password (``user:***@host``)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"

@@ -51,18 +51,18 @@ async def test_store_down_pauses_retries_and_resumes_without_loss(
         task = asyncio.create_task(serve(daemon))
 
         async def paused() -> bool:
-            return daemon.listener.paused_all
+            return daemon.loop.source_paused
 
         await eventually(paused, "the daemon to pause its partitions", watch=[task])
         assert not await drained(kafka_bootstrap, group, ends)  # nothing committed while down
         refused_while_down = proxy.refused
-        assert refused_while_down > config.opensearch.max_retries
+        assert refused_while_down >= 2
         proxy.failing_status = None  # the store is back
 
         await eventually(
             lambda: drained(kafka_bootstrap, group, ends), "the backlog to drain", watch=[task]
         )
-        assert not daemon.listener.paused_all
+        assert not daemon.loop.source_paused
         daemon.request_stop()
         assert await asyncio.wait_for(task, 30) == 0
         assert await all_ids(osmem_url) == expected["ids"]
@@ -84,7 +84,7 @@ async def test_two_daemons_share_the_partitions_and_lose_nothing(
     tasks = [asyncio.create_task(serve(first)), asyncio.create_task(serve(second))]
 
     async def both_assigned() -> bool:
-        one, two = first.consumer.assignment(), second.consumer.assignment()
+        one, two = first.source.assignment, second.source.assignment
         return bool(one) and bool(two) and len(one | two) == 4 and not one & two
 
     await eventually(both_assigned, "both daemons to own partitions", watch=tasks)

@@ -1,4 +1,4 @@
-"""Bulk triage, on a scripted connection: what is retried, what is refused, when to pause."""
+"""Bulk triage, on a scripted connection: acknowledged, retried or refused, one attempt a write."""
 
 from __future__ import annotations
 
@@ -8,12 +8,26 @@ import pytest
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 
-from consumers.opensearch.sink import OpenSearchSink, StoreUnavailable, bulk_body
+from consumers.opensearch.sink import MAX_ID_BYTES, OpenSearchSink, bulk_body, encode_document
+from consumers.runtime.protocols import Document, Record
+from consumers.runtime.retry import RetryPolicy, StopSignal
+from consumers.runtime.writes import write_all
 from pipeline.connection_config import OpenSearchConfig
 from pipeline.documents import IndexAction
 from tests.unit.scripted_connection import ScriptedConnection
 
-ACTIONS = [IndexAction("cwl-2026.11.23", str(i), {"@id": str(i)}) for i in range(3)]
+ORIGIN = Record("cwl-logs", 0, 0, b"")
+
+
+def documents(n: int, *, long_id_at: int | None = None) -> list[Document]:
+    made = []
+    for i in range(n):
+        doc_id = "x" * (MAX_ID_BYTES + 88) if i == long_id_at else str(i)
+        made.append(encode_document(IndexAction("cwl-2026.11.23", doc_id, {"@id": doc_id}), ORIGIN))
+    return made
+
+
+DOCS = documents(3)
 
 
 def item(status: int, error: str | None = None) -> dict[str, Any]:
@@ -23,19 +37,17 @@ def item(status: int, error: str | None = None) -> dict[str, Any]:
     return {"index": result}
 
 
+def ok(n: int) -> tuple[int, dict[str, Any]]:
+    return 200, {"errors": False, "items": [item(201)] * n}
+
+
 @pytest.fixture
 def sink() -> OpenSearchSink:
     ScriptedConnection.reset()
-    client = ScriptedConnection.client()
-    settings = OpenSearchConfig(url="http://scripted:9200", max_retries=2)
-
-    async def no_sleep(seconds: float) -> None:
-        return None
-
-    return OpenSearchSink(client, settings, sleep=no_sleep)
+    return OpenSearchSink(ScriptedConnection.client(), OpenSearchConfig(url="http://scripted:9200"))
 
 
-async def test_per_item_429_and_5xx_are_retried_alone_and_4xx_refused(sink: OpenSearchSink) -> None:
+async def test_per_item_429_and_5xx_are_to_retry_and_4xx_refused(sink: OpenSearchSink) -> None:
     throttles: list[str] = []
     sink.on_throttle = throttles.append
     ScriptedConnection.script = [
@@ -49,61 +61,90 @@ async def test_per_item_429_and_5xx_are_retried_alone_and_4xx_refused(sink: Open
                     item(400, "mapper_parsing_exception"),
                 ],
             },
-        ),
-        (200, {"errors": True, "items": [item(503, "unavailable_shards_exception")]}),
-        (200, {"errors": False, "items": [item(200)]}),
+        )
     ]
-    report = await sink.write(ACTIONS)
-    assert report.indexed == 2 and report.retries == 2
-    (rejection,) = report.rejected
-    assert (rejection.action.id, rejection.status) == ("2", 400)
-    assert rejection.reason == "mapper_parsing_exception: mapper_parsing_exception happened"
-    assert throttles == ["429", "503"]
-    # the retries carry only the retried document
-    assert ScriptedConnection.bodies()[1] == bulk_body([ACTIONS[1]])
+    result = await sink.write(DOCS)
+    assert result.acknowledged == 1
+    assert result.retry == [DOCS[1]]
+    ((refused, status, reason),) = result.refused
+    assert (refused.id, status) == ("2", 400)
+    assert reason == "mapper_parsing_exception: mapper_parsing_exception happened"
+    assert throttles == ["429"]
 
 
-async def test_connection_errors_and_whole_request_429_retry_then_pause(
-    sink: OpenSearchSink,
-) -> None:
-    ScriptedConnection.script = [
+@pytest.mark.parametrize(
+    "failure",
+    [
         StoreConnectionError("N/A", "refused", None),
         (429, {"error": {"type": "too_many_requests"}, "status": 429}),
         (503, {"error": {"type": "unavailable"}, "status": 503}),
-    ]
-    with pytest.raises(StoreUnavailable) as raised:
-        await sink.write(ACTIONS)
-    assert raised.value.pending == ACTIONS  # nothing dropped: the caller retries these
-    assert raised.value.retriable
+    ],
+)
+async def test_a_whole_request_that_failed_for_now_is_retried_whole(
+    sink: OpenSearchSink, failure: Any
+) -> None:
+    ScriptedConnection.script = [failure]
+    result = await sink.write(DOCS)
+    assert result.retry == DOCS and result.acknowledged == 0 and not result.refused
+    assert result.retry_reason
 
 
-async def test_whole_request_refused_for_good_rejects_every_document(sink: OpenSearchSink) -> None:
-    ScriptedConnection.script = [(413, {"error": {"type": "request_too_large"}, "status": 413})]
-    report = await sink.write(ACTIONS)
-    assert report.indexed == 0
-    assert [r.status for r in report.rejected] == [413, 413, 413]
+async def test_an_id_over_the_limit_is_refused_alone_before_sending(sink: OpenSearchSink) -> None:
+    docs = documents(600, long_id_at=300)
+    ScriptedConnection.script = [ok(599)]
+    result = await sink.write(docs)
+    assert result.acknowledged == 599
+    ((refused, status, reason),) = result.refused
+    assert refused is docs[300] and status == 400
+    assert f"over OpenSearch's limit of {MAX_ID_BYTES}" in reason
+    assert docs[300].body not in ScriptedConnection.bodies()[0]
+
+
+async def test_a_whole_request_refused_for_good_is_split_until_the_culprit_is_alone(
+    sink: OpenSearchSink,
+) -> None:
+    bad = (400, {"error": {"type": "illegal_argument_exception", "reason": "bad"}, "status": 400})
+    # 4 documents, the last is bad: [0 1 2 3] -> [0 1] ok, [2 3] -> [2] ok, [3] refused
+    ScriptedConnection.script = [bad, ok(2), bad, ok(1), bad]
+    docs = documents(4)
+    result = await sink.write(docs)
+    assert result.acknowledged == 3
+    assert [r.document for r in result.refused] == [docs[3]]
+    assert [r.status for r in result.refused] == [400]
 
 
 async def test_a_short_answer_never_counts_the_missing_items(sink: OpenSearchSink) -> None:
+    ScriptedConnection.script = [ok(1)]
+    result = await sink.write(DOCS)
+    assert result.acknowledged == 1 and result.retry == DOCS[1:]
+
+
+async def test_write_all_retries_only_what_is_pending(sink: OpenSearchSink) -> None:
     ScriptedConnection.script = [
-        (200, {"errors": False, "items": [item(201)]}),
-        (200, {"errors": False, "items": [item(201), item(201)]}),
+        (200, {"errors": True, "items": [item(201), item(503, "x"), item(201)]}),
+        ok(1),
     ]
-    report = await sink.write(ACTIONS)
-    assert report.indexed == 3 and report.retries == 1
-
-
-def test_backoff_is_full_jitter_under_the_ceiling(sink: OpenSearchSink) -> None:
-    values = [sink.backoff(attempt) for attempt in range(20) for _ in range(20)]
-    assert all(0 <= v <= sink.settings.max_backoff_s for v in values)
-    assert max(sink.backoff(1) for _ in range(200)) <= sink.settings.initial_backoff_s * 2
+    result = await write_all(
+        sink, DOCS, policy=RetryPolicy(0.001, 0.001), stop=StopSignal(), max_attempts=3
+    )
+    assert result.acknowledged == 3 and not result.retry
+    assert ScriptedConnection.bodies()[1] == DOCS[1].body
 
 
 def test_chunks_respect_the_action_and_byte_limits() -> None:
     settings = OpenSearchConfig(url="http://x", bulk_max_actions=2, bulk_max_bytes=10_000)
     sink = OpenSearchSink(AsyncOpenSearch(hosts=["http://x"]), settings)
-    many = [IndexAction("i", str(i), {"m": "x" * 3000}) for i in range(7)]
-    chunks = sink._chunks(many)
-    assert [len(c) for c, _ in chunks] == [2, 2, 2, 1]
-    assert [a for c, _ in chunks for a in c] == many
-    assert [body for _, body in chunks] == [bulk_body(c) for c, _ in chunks]
+    many = [encode_document(IndexAction("i", str(i), {"m": "x" * 3000}), ORIGIN) for i in range(7)]
+    chunks = sink.chunks(many)
+    assert [len(c) for c in chunks] == [2, 2, 2, 1]
+    assert [d for c in chunks for d in c] == many
+
+
+def test_a_lone_surrogate_cannot_be_encoded_and_says_so() -> None:
+    with pytest.raises(TypeError):
+        encode_document(IndexAction("i", "1", {"@message": "\ud800"}), ORIGIN)
+
+
+def test_bulk_body_is_the_documents_lines() -> None:
+    action = IndexAction("i", "1", {"a": 1})
+    assert bulk_body([action]) == b'{"index":{"_index":"i","_id":"1"}}\n{"a":1}\n'

@@ -1,0 +1,64 @@
+"""Errors of the shell, and the one place that decides which failures are worth retrying.
+
+Kafka and OpenSearch each have their own exception trees; the loops never
+look at them. :func:`is_retriable` classifies once (aiokafka's ``retriable``
+flag, HTTP status, connection-level failures), and :func:`describe` gives the
+one line an operator reads, so expected failures never print a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
+from opensearchpy.exceptions import ConnectionError as StoreConnectionError
+from opensearchpy.exceptions import TransportError
+
+from pipeline.errors import PipelineError
+
+__all__ = ["DeliveryError", "ShellError", "StoreUnavailable", "describe", "is_retriable"]
+
+
+class ShellError(PipelineError):
+    """Base of the errors the shell raises on purpose."""
+
+
+class DeliveryError(ShellError):
+    """A write to Kafka failed; ``retriable`` says whether the same write may succeed later."""
+
+    def __init__(self, reason: str, *, retriable: bool) -> None:
+        super().__init__(reason)
+        self.retriable = retriable
+
+
+class StoreUnavailable(ShellError):
+    """The store kept refusing (429, 5xx, unreachable) until the batch had to be given up."""
+
+    retriable = True
+
+
+def is_retriable(error: BaseException) -> bool:
+    """True when trying the same request again later can succeed."""
+    if isinstance(error, PipelineError):
+        return error.retriable
+    if isinstance(error, KafkaTimeoutError | KafkaConnectionError):
+        return True  # the broker is away or slow; it comes back
+    if isinstance(error, KafkaError):
+        return bool(error.retriable)
+    if isinstance(error, StoreConnectionError):
+        return True  # refused, reset, timed out
+    if isinstance(error, TransportError):
+        status = error.status_code
+        return not isinstance(status, int) or status == 429 or status >= 500
+    return isinstance(error, OSError | asyncio.TimeoutError)
+
+
+def describe(error: BaseException) -> str:
+    """One line for the log: the type and the message, never a traceback."""
+    if isinstance(error, TransportError) and isinstance(error.status_code, int):
+        return f"HTTP {error.status_code}: {error.error}"
+    if isinstance(error, StoreConnectionError):
+        cause = error.info if isinstance(error.info, BaseException) else error.error
+        return f"connection failed: {cause}"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

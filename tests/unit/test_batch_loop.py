@@ -1,0 +1,322 @@
+"""Every path of the batch loop, on the in-package doubles: milliseconds each, no servers."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import orjson
+import pytest
+
+from consumers.prometheus.export import exporter_for
+from consumers.prometheus.health import HealthMetrics
+from consumers.runtime.batch_loop import BatchLoop
+from consumers.runtime.protocols import Partition, Pipeline, Record
+from consumers.runtime.retry import RetryPolicy, StopSignal
+from consumers.testing import MemoryDeadLetters, MemorySource, ScriptedSink, SinkStep
+from pipeline.config import PipelineConfig
+from pipeline.process import Outcome, Processor
+from tests.payloads import data_message
+
+TOPIC = "cwl-logs"
+P0, P1 = Partition(TOPIC, 0), Partition(TOPIC, 1)
+CONFIG = PipelineConfig()
+
+
+def record(partition: int, offset: int, value: bytes) -> Record:
+    return Record(TOPIC, partition, offset, value)
+
+
+def good(partition: int, offset: int, n: int = 2) -> Record:
+    messages = [f"p{partition} o{offset} event {i}" for i in range(n)]
+    start = 1_795_000_000_000 + 1000 * (partition * 1000 + offset)
+    return record(partition, offset, data_message(messages, start_ms=start))
+
+
+def surrogate_record(partition: int, offset: int) -> Record:
+    """A delivery whose message holds a lone surrogate: it decodes, but no JSON encoder takes it."""
+    body = (
+        b'{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"/aws/lambda/x","logStream":"s",'
+        b'"subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1795000000000,'
+        b'"message":"\\ud800"}]}'
+    )
+    return record(partition, offset, body)
+
+
+class Harness:
+    def __init__(
+        self,
+        records: Sequence[Record],
+        *,
+        sink: ScriptedSink | None = None,
+        processor: object | None = None,
+        max_batch_bytes: int = 16 * 1024 * 1024,
+        max_records: int = 500,
+    ) -> None:
+        self.source = MemorySource(records, max_records=max_records)
+        self.sink = sink or ScriptedSink()
+        self.dead_letters = MemoryDeadLetters()
+        self.metrics = HealthMetrics(exporter_for(CONFIG))
+        self.stop = StopSignal()
+        core = processor or Processor(CONFIG)
+        self.loop = BatchLoop(
+            self.source,
+            [Pipeline("logs", (TOPIC,), core, self.sink)],  # type: ignore[arg-type]
+            self.dead_letters,
+            self.metrics,
+            stop=self.stop,
+            policy=RetryPolicy(0.001, 0.002),
+            max_batch_bytes=max_batch_bytes,
+        )
+
+    async def drain(self) -> None:
+        while not self.source.drained():
+            records = await self.source.fetch(0)
+            assert records, "nothing left to fetch but not everything is committed"
+            await self.loop.handle(records)
+
+    def value(self, name: str, **labels: str) -> float:
+        return self.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+def expected_ids(records: Sequence[Record]) -> set[str]:
+    processor = Processor(CONFIG)
+    return {a.id for r in records for a in processor.process(r.value).actions}
+
+
+async def test_every_document_is_stored_and_every_offset_committed() -> None:
+    records = [good(0, 0), good(0, 1), good(1, 0)]
+    harness = Harness(records)
+    await harness.drain()
+    assert set(harness.sink.stored) == expected_ids(records)
+    assert harness.source.committed == {P0: 2, P1: 1}
+    assert harness.value("cwlpipe_events_in_total") == 6
+    assert harness.value("cwlpipe_events_indexed_total") == 6
+
+
+async def test_a_lone_surrogate_becomes_a_process_dead_letter_and_the_rest_is_indexed() -> None:
+    records = [good(0, 0), surrogate_record(0, 1), good(0, 2)]
+    harness = Harness(records)
+    await harness.drain()
+    (dead,) = harness.dead_letters.records
+    assert (dead.stage, dead.offset, dead.original) == ("process", 1, records[1].value)
+    assert "surrogate" in dead.reason or "UTF-8" in dead.reason
+    assert set(harness.sink.stored) == expected_ids([records[0], records[2]])
+    assert harness.source.committed == {P0: 3}
+    # the failed record's events are not counted as events in: the books still balance
+    assert harness.value("cwlpipe_events_in_total") == harness.value("cwlpipe_events_indexed_total")
+
+
+class Exploding:
+    def process(self, value: bytes | None) -> Outcome:
+        if value == b"boom":
+            raise ZeroDivisionError("a bug in the core")
+        return Processor(CONFIG).process(value)
+
+
+async def test_an_exception_in_the_core_is_that_records_dead_letter_not_an_exit() -> None:
+    records = [good(0, 0), record(0, 1, b"boom")]
+    harness = Harness(records, processor=Exploding())
+    await harness.drain()
+    (dead,) = harness.dead_letters.records
+    assert dead.stage == "process" and dead.reason == "ZeroDivisionError: a bug in the core"
+    assert harness.value("cwlpipe_errors_total", stage="process") == 1
+    assert harness.source.committed == {P0: 2}
+
+
+async def test_a_store_that_refuses_pauses_the_source_and_nothing_is_committed_until_it_answers() -> (
+    None
+):
+    committed_while_failing: list[dict[Partition, int]] = []
+    harness = Harness([good(0, 0)])
+    paused_during_retry: list[bool] = []
+
+    def observe() -> None:
+        committed_while_failing.append(dict(harness.source.committed))
+        paused_during_retry.append(harness.source.paused)
+
+    harness.sink.script = [
+        SinkStep(503, action=observe),
+        SinkStep("connection", action=observe),
+        SinkStep(429, action=observe),
+        SinkStep(action=observe),
+    ]
+    await harness.drain()
+    assert committed_while_failing[:3] == [{}, {}, {}]
+    assert paused_during_retry == [False, True, True, True]
+    assert not harness.source.paused  # resumed once the store answered
+    assert harness.value("cwlpipe_paused") == 0
+    assert harness.source.committed == {P0: 1}
+
+
+async def test_a_partition_revoked_during_a_slow_write_is_not_committed_and_nothing_crashes() -> (
+    None
+):
+    records = [good(0, 0), good(1, 0)]
+    harness = Harness(records)
+    harness.sink.script = [SinkStep(seconds=0.01, action=lambda: harness.source.revoke(P1))]
+    batch = await harness.source.fetch(0)
+    assert await harness.loop.handle(batch)
+    assert harness.source.committed == {P0: 1}  # P1's new owner reads it again
+
+
+async def test_documents_of_a_revoked_partition_are_not_retried_by_the_old_owner() -> None:
+    harness = Harness([good(0, 0), good(1, 0)])
+
+    def revoke() -> None:
+        harness.source.revoke(P1)
+
+    harness.sink.script = [SinkStep(503, action=revoke)]
+    batch = await harness.source.fetch(0)
+    assert await harness.loop.handle(batch)
+    assert set(harness.sink.stored) == expected_ids([batch[0]])
+
+
+async def test_a_failed_commit_is_counted_and_the_next_commit_catches_up() -> None:
+    harness = Harness([good(0, 0), good(0, 1)], max_records=1)
+    harness.source.fail_commits = 1
+    await harness.loop.handle(await harness.source.fetch(0))
+    assert harness.source.committed == {}
+    assert harness.value("cwlpipe_commit_failures_total") == 1
+    await harness.loop.handle(await harness.source.fetch(0))
+    assert harness.source.committed == {P0: 2}
+
+
+async def test_past_the_stop_deadline_the_batch_is_abandoned_and_read_again() -> None:
+    harness = Harness([good(0, 0)])
+    harness.sink.forever = SinkStep(503)
+    harness.stop.request(0.05)
+    batch = await harness.source.fetch(0)
+    assert await harness.loop.handle(batch) is False
+    assert harness.source.committed == {}
+    assert harness.source.position[P0] == 0  # rewound
+    assert harness.value("cwlpipe_abandoned_batches_total") == 1
+    assert harness.value("cwlpipe_events_in_total") == 0
+
+
+async def test_a_stop_during_a_long_backoff_ends_it_at_the_deadline() -> None:
+    harness = Harness([good(0, 0)])
+    harness.loop.policy = RetryPolicy(3600.0, 3600.0)  # an hour between retries
+    harness.sink.forever = SinkStep(503)
+    batch = await harness.source.fetch(0)
+    handling = asyncio.create_task(harness.loop.handle(batch))
+    while harness.sink.writes == 0:
+        await asyncio.sleep(0)
+    harness.stop.request(0.01)
+    assert await asyncio.wait_for(handling, 5) is False
+
+
+async def test_a_failing_dead_letter_write_is_retried_until_it_lands() -> None:
+    harness = Harness([record(0, 0, b"not a payload")])
+    harness.dead_letters.fail = 3
+    await harness.drain()
+    assert len(harness.dead_letters.records) == 1
+    assert harness.dead_letters.attempts == 4
+    assert harness.value("cwlpipe_dead_letter_errors_total") == 3
+    assert harness.source.committed == {P0: 1}
+
+
+async def test_a_dead_letter_refused_for_good_is_sent_without_its_original() -> None:
+    harness = Harness([record(0, 0, b"not a payload")])
+    harness.dead_letters.fail = 1
+    harness.dead_letters.retriable = False
+    await harness.drain()
+    (dead,) = harness.dead_letters.records
+    assert dead.original == b"" and dead.original_truncated
+    assert dead.original_size == len(b"not a payload")
+    assert "original dropped" in dead.reason
+    assert harness.source.committed == {P0: 1}
+
+
+async def test_a_dead_letter_that_cannot_be_written_by_the_deadline_leaves_the_batch_uncommitted() -> (
+    None
+):
+    harness = Harness([record(0, 0, b"not a payload")])
+    harness.dead_letters.fail = 10**9
+    harness.stop.request(0.05)
+    assert await harness.loop.handle(await harness.source.fetch(0)) is False
+    assert harness.source.committed == {}
+
+
+async def test_a_refused_document_is_an_index_dead_letter_with_the_stores_reason() -> None:
+    records = [good(0, 0)]
+    (first, second) = sorted(expected_ids(records))
+    harness = Harness(records, sink=ScriptedSink(refuse={first: (400, "mapper_parsing_exception")}))
+    await harness.drain()
+    (dead,) = harness.dead_letters.records
+    assert (dead.stage, dead.document_id) == ("index", first)
+    assert dead.reason == "HTTP 400: mapper_parsing_exception"
+    assert orjson.loads(dead.original)["@id"] == first
+    assert set(harness.sink.stored) == {second}
+    events = harness.value("cwlpipe_events_in_total")
+    indexed = harness.value("cwlpipe_events_indexed_total")
+    refused = harness.value("cwlpipe_dead_letters_total", stage="index")
+    assert events == indexed + refused == 2
+
+
+async def test_a_batch_stops_taking_records_once_its_documents_reach_the_byte_bound() -> None:
+    records = [good(0, offset, n=50) for offset in range(4)]
+    harness = Harness(records, max_batch_bytes=1)
+    batch = await harness.source.fetch(0)
+    assert len(batch) == 4
+    await harness.loop.handle(batch)
+    assert harness.source.committed == {P0: 1}  # one record, the rest given back
+    await harness.drain()
+    assert set(harness.sink.stored) == expected_ids(records)
+
+
+async def test_a_fetch_error_is_waited_out_and_the_loop_goes_on() -> None:
+    harness = Harness([good(0, 0)])
+    harness.source.fetch_error = ConnectionError("broker away")
+    await harness.loop.run(until_idle=0.05)
+    assert harness.source.committed == {P0: 1}
+
+
+async def test_the_event_loop_keeps_answering_while_a_batch_is_processed() -> None:
+    """The core runs off the event loop: a task on the loop must run while it works."""
+    loop_ran = threading.Event()
+
+    class Waiting:
+        def process(self, value: bytes | None) -> Outcome:
+            if not loop_ran.wait(timeout=5):
+                raise AssertionError("the event loop was held while processing")
+            return Outcome()
+
+    harness = Harness([record(0, 0, b"x")], processor=Waiting())
+
+    async def beside() -> None:
+        await asyncio.sleep(0.01)
+        loop_ran.set()
+
+    helper = asyncio.create_task(beside())
+    await harness.drain()
+    await helper
+    assert harness.dead_letters.records == []
+
+
+async def test_lag_returns_to_zero_once_caught_up() -> None:
+    harness = Harness([good(0, 0)])
+    await harness.loop.run(until_idle=0.05)
+    assert harness.value("cwlpipe_lag_seconds") == 0
+    assert harness.value("cwlpipe_consumer_lag_records", topic=TOPIC, partition="0") == 0
+
+
+async def test_every_record_counts_once_in_the_books() -> None:
+    records = [good(0, 0), record(0, 1, b"junk"), surrogate_record(0, 2), good(1, 0)]
+    harness = Harness(records)
+    await harness.drain()
+    records_in = harness.value("cwlpipe_records_in_total")
+    dead = sum(harness.value("cwlpipe_dead_letters_total", stage=s) for s in ("decode", "process"))
+    assert records_in == 4 and dead == 2
+
+
+@pytest.mark.parametrize("size", [2_000_000, 15 * 1024 * 1024])
+async def test_an_oversized_dead_letter_keeps_the_head_of_its_original(size: int) -> None:
+    harness = Harness([record(0, 0, b"x" * size)])
+    harness.dead_letters.max_bytes = 1_000_000
+    await harness.drain()
+    (dead,) = harness.dead_letters.records
+    assert dead.original_truncated and dead.original_size == size
+    assert 0 < len(dead.original) < 1_000_000
+    assert dead.original == b"x" * len(dead.original)
