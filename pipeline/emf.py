@@ -5,6 +5,13 @@ sample. Only the keys a dimension set names become dimensions: other root
 members (request ids, booking ids) are metadata, and turning them into labels
 would explode cardinality. A document that breaks the specification yields no
 samples, only the reason, as CloudWatch keeps such a line as an ordinary log.
+
+The document may follow the prefix a Lambda runtime's text log format puts
+before an application line, as Node's ``console.log`` does
+(``<time>\t<request id>\tINFO\t{"_aws":...}``) and Python's ``logging``
+(``[INFO]\t<time>\t<request id>\t{"_aws":...}``): CloudWatch extracts the
+metrics of such lines too. Every line pays one substring test for ``"_aws"``
+only; the prefix is looked at when that test passes.
 """
 
 from __future__ import annotations
@@ -46,17 +53,62 @@ class _Invalid(Exception):
 
 
 def parse_emf(message: str | ParsedMessage) -> EmfResult | None:
-    """Samples of an EMF document; None for a line that is not EMF at all (no ``_aws`` object)."""
+    """Samples of an EMF document; None for a line that is not EMF at all (no ``_aws`` object).
+
+    The document is the whole message or what follows a Lambda runtime's prefix.
+    """
     text = message.text if isinstance(message, ParsedMessage) else message
-    if '"_aws"' not in text or not text.lstrip().startswith("{"):
-        return None
-    document = as_parsed(message).json_object
+    if '"_aws"' not in text:
+        return None  # the common path: one substring test, no split, no parse
+    if text.lstrip().startswith("{"):
+        document = as_parsed(message).json_object
+    else:
+        payload = _runtime_payload(text)
+        document = None if payload is None else ParsedMessage(payload).json_object
     if document is None or "_aws" not in document:
         return None
     try:
         return EmfResult(tuple(_samples(document)))
     except _Invalid as invalid:
         return EmfResult((), str(invalid))
+
+
+def _runtime_payload(text: str) -> str | None:
+    """What follows a Lambda runtime's text-format prefix when it is a JSON object, else None.
+
+    Node: ``<ISO time>\t<request id>\t<LEVEL>\t<payload>``; Python's ``logging``:
+    ``[<LEVEL>]\t<ISO time>\t<request id>\t<payload>`` (awslambdaric's format
+    string). The request id is empty or ``undefined`` for lines written during
+    init, so only its lack of blanks is checked.
+    """
+    parts = text.split("\t", 3)
+    if len(parts) != 4 or not parts[3].lstrip().startswith("{"):
+        return None
+    first, second, third, payload = parts
+    if first.startswith("["):  # Python
+        level = first[1:-1] if first.endswith("]") else ""
+        time, request_id = second, third
+    else:  # Node
+        time, request_id, level = first, second, third
+    if _is_level(level) and _is_iso_time(time) and _is_request_id(request_id):
+        return payload
+    return None
+
+
+def _is_level(text: str) -> bool:
+    return 1 <= len(text) <= 10 and _LEVEL_CHARACTERS.issuperset(text)
+
+
+def _is_iso_time(text: str) -> bool:
+    """``2024-10-25T19:54:47.253Z``: the shape both runtimes write, checked without a parse."""
+    return 20 <= len(text) <= 35 and text[4] == "-" and text[10] == "T" and text[-1] == "Z"
+
+
+def _is_request_id(text: str) -> bool:
+    return len(text) <= 128 and " " not in text and "\n" not in text
+
+
+_LEVEL_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def _samples(document: dict[str, Any]) -> list[MetricSample]:

@@ -496,28 +496,54 @@ def function_from_log(log_group: str, log_stream: str) -> FunctionRef | None:
 
     The default group is ``/aws/lambda/<name>`` with streams
     ``YYYY/MM/DD/[<version>]<hex>``; a custom (shared) group carries the name in
-    the stream: ``YYYY/MM/DD/<name>[<version>]<hex>``.
+    the stream: ``YYYY/MM/DD/<name>[<version>]<hex>``. A name in the stream wins
+    over the group's: Lambda writes it only when the function logs to a group
+    other than its own, and the group's name then belongs to whoever the group
+    was named for (``/aws/lambda/some-other-name`` shared by several functions).
+    Datadog's forwarder attributes such streams the same way.
     """
     name_in_stream, version = _stream_parts(log_stream)
+    if name_in_stream:
+        return FunctionRef(name_in_stream, version)
     if log_group.startswith("/aws/lambda/"):
         name = log_group[len("/aws/lambda/") :]
         return FunctionRef(name, version) if name else None
-    if name_in_stream:
-        return FunctionRef(name_in_stream, version)
     return None
 
 
 def _stream_parts(log_stream: str) -> tuple[str | None, str | None]:
-    """(function name, version) from ``YYYY/MM/DD/[name][<version>]<32 hex>``."""
+    """(function name, version) from ``YYYY/MM/DD/[name][<version>]<32 hex>``.
+
+    The shape is checked as strictly as Datadog's ``customized_log_group.py``
+    does (name of 1-75 ``[0-9a-zA-Z_.-]``, version ``$LATEST`` or 1-129
+    ``[0-9A-Za-z_-]``), since a name read from a stream overrides the group's.
+    """
     date, _, tail = log_stream.rpartition("/")
     opening = tail.find("[")
     closing = tail.find("]", opening + 1)
-    if len(date) != 10 or opening == -1 or closing == -1:
+    if not _is_date(date) or opening == -1 or closing == -1:
         return None, None
     suffix = tail[closing + 1 :]
     if len(suffix) != 32 or not _HEX.issuperset(suffix):
         return None, None
-    return tail[:opening] or None, tail[opening + 1 : closing] or None
+    name, version = tail[:opening], tail[opening + 1 : closing]
+    if len(name) > 75 or not _NAME.issuperset(name):
+        return None, None
+    if version != "$LATEST" and not (1 <= len(version) <= 129 and _VERSION.issuperset(version)):
+        return None, None
+    return name or None, version
 
 
+def _is_date(text: str) -> bool:
+    """``YYYY/MM/DD`` with the digits where Lambda puts them."""
+    return (
+        len(text) == 10
+        and text[4] == text[7] == "/"
+        and _DIGITS.issuperset(text[:4] + text[5:7] + text[8:])
+    )
+
+
+_DIGITS = frozenset(string.digits)
 _HEX = frozenset("0123456789abcdef")
+_VERSION = frozenset(string.ascii_letters + string.digits + "_-")
+_NAME = _VERSION | {"."}

@@ -9,6 +9,14 @@ Label sets are capped per metric: a sample that would open one more series
 than ``max_label_sets`` is dropped and counted in
 ``cwlpipe_metric_samples_dropped_total``, so one noisy dimension cannot take a
 Prometheus server down.
+
+Series are kept by their CloudWatch dimension keys; labels are given per
+metric when a key is first seen, unique within that metric. Keys that
+sanitise to one label (``a-b`` and ``a_b``) keep their own series: the first
+seen gets ``a_b``, the next ``a_b_2`` (keys of one sample are taken in sorted
+order, so the same samples always give the same labels, and a key keeps its
+label for the life of the process). Derived names never enter the daemon's
+``cwlpipe_`` namespace (see :mod:`pipeline.prometheus_names`).
 """
 
 from __future__ import annotations
@@ -33,13 +41,13 @@ from pipeline.config import PipelineConfig
 from pipeline.derived_metrics import DerivedMetrics
 from pipeline.invocations import LAMBDA_METRICS, InvocationSample
 from pipeline.metric_sample import MetricSample, prometheus_unit
-from pipeline.prometheus_names import label_name, metric_name
+from pipeline.prometheus_names import label_name, metric_name, unique_label
 
 __all__ = ["LAMBDA_PREFIX", "DerivedMetricsExporter", "exporter_for"]
 
 LAMBDA_PREFIX = "cwlpipe_lambda_"
 Kind = Literal["summary", "histogram", "counter", "gauge"]
-LabelSet = tuple[tuple[str, str], ...]
+Dimensions = tuple[tuple[str, str], ...]  # (dimension key, value), sorted by key
 
 
 @dataclass(slots=True)
@@ -56,18 +64,22 @@ class _Family:
     kind: Kind
     help: str
     buckets: tuple[float, ...] = ()
-    label_names: dict[str, None] = field(default_factory=dict)  # ordered union of every series'
-    series: dict[LabelSet, _Series] = field(default_factory=dict)
+    label_of: dict[str, str] = field(default_factory=dict)  # dimension key -> its label
+    labels_taken: set[str] = field(default_factory=set)
+    series: dict[Dimensions, _Series] = field(default_factory=dict)
 
-    def observe(self, labels: LabelSet, value: float, cap: int) -> bool:
+    def observe(self, dimensions: Dimensions, value: float, cap: int) -> bool:
         """Add one value; False when it would open a series beyond the cap."""
-        series = self.series.get(labels)
+        series = self.series.get(dimensions)
         if series is None:
             if len(self.series) >= cap:
                 return False
-            series = self.series[labels] = _Series(buckets=[0.0] * len(self.buckets))
-            for name, _ in labels:
-                self.label_names.setdefault(name, None)
+            series = self.series[dimensions] = _Series(buckets=[0.0] * len(self.buckets))
+            for key, _ in dimensions:
+                if key not in self.label_of:
+                    label = unique_label(label_name(key), self.labels_taken)
+                    self.label_of[key] = label
+                    self.labels_taken.add(label)
         series.count += 1
         series.total += value
         series.last = value
@@ -78,7 +90,7 @@ class _Family:
         return True
 
     def metric(self) -> Metric:
-        names = list(self.label_names)
+        names = list(self.label_of.values())
         family: Metric
         if self.kind == "summary":
             family = SummaryMetricFamily(self.name, self.help, labels=names)
@@ -88,8 +100,8 @@ class _Family:
             family = CounterMetricFamily(self.name, self.help, labels=names)
         else:
             family = GaugeMetricFamily(self.name, self.help, labels=names)
-        for labels, series in self.series.items():
-            given = dict(labels)
+        for dimensions, series in self.series.items():
+            given = {self.label_of[key]: value for key, value in dimensions}
             values = [given.get(name, "") for name in names]
             if isinstance(family, SummaryMetricFamily):
                 family.add_metric(values, int(series.count), series.total)
@@ -142,10 +154,8 @@ class DerivedMetricsExporter(Collector):
                         f"CloudWatch metric {sample.namespace} {sample.name} ({sample.unit})",
                         buckets or (),
                     )
-                labels = tuple(
-                    sorted((label_name(key), value) for key, value in sample.dimensions.items())
-                )
-                self._observe(family, labels, sample.value * unit.factor)
+                dimensions = tuple(sorted(sample.dimensions.items()))
+                self._observe(family, dimensions, sample.value * unit.factor)
 
     def observe_invocations(self, samples: Iterable[InvocationSample]) -> None:
         with self._lock:
@@ -161,10 +171,10 @@ class DerivedMetricsExporter(Collector):
                         f"Lambda: {spec.help}",
                         spec.buckets,
                     )
-                labels: LabelSet = (("function", sample.function),)
+                dimensions: Dimensions = (("function", sample.function),)
                 if sample.error_type is not None:
-                    labels += (("error_type", sample.error_type),)
-                self._observe(family, labels, sample.value)
+                    dimensions = (("error_type", sample.error_type), *dimensions)
+                self._observe(family, dimensions, sample.value)
 
     def count_invalid_emf(self, count: int) -> None:
         with self._lock:
@@ -175,8 +185,8 @@ class DerivedMetricsExporter(Collector):
         with self._lock:
             return dict(self._dropped)
 
-    def _observe(self, family: _Family, labels: LabelSet, value: float) -> None:
-        if not family.observe(labels, value, self._cap):
+    def _observe(self, family: _Family, dimensions: Dimensions, value: float) -> None:
+        if not family.observe(dimensions, value, self._cap):
             self._dropped[family.name] = self._dropped.get(family.name, 0) + 1
 
     def collect(self) -> Iterator[Metric]:

@@ -4,6 +4,18 @@ A term matches as a case-sensitive substring. When the pattern has any plain
 or ``-`` term, every plain term must occur, no ``-`` term may, and ``?`` terms
 are ignored; a pattern of ``?`` terms alone matches when any occurs. Inside a
 bare word ``-`` and ``?`` are operators (``a-b`` is ``a -b``), as AWS does.
+
+A bare word holds letters, digits, ``_``, ``.``, non-ASCII characters and
+``=``. AWS refuses ``* ! : / @ %`` with ``Invalid character(s) in term``
+(the recorded probes in reference/filter-patterns.md §2.1) but accepts ``=``:
+``FilterLogEvents(filterPattern="Token=")`` returns events. Nothing shows ``=``
+splitting the word or acting as an operator there, so it is an ordinary
+character and ``Token=`` matches the substring ``Token=``, not ``Token abc``.
+Of the two readings this is the narrower one, so a metric filter written as
+``Token=`` never counts a line that lacks the text its author wrote. Other
+punctuation AWS was never seen to accept (``# , ; + $ ( ) < > '``) stays
+refused: every ordinary symbol probed besides ``=`` was refused, which points
+to a short list of allowed characters rather than a short list of refused ones.
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ from pipeline.patterns.message import ParsedMessage
 
 __all__ = ["TermsPattern", "parse_terms"]
 
-_BARE_ASCII = frozenset(string.ascii_letters + string.digits + "_.")
+_BARE_ASCII = frozenset(string.ascii_letters + string.digits + "_.=")
 _BLANKS = frozenset(" \t\r\n\f\v")
 
 

@@ -77,3 +77,9 @@ def test_lambda_metrics_can_be_turned_off() -> None:
     deriver = MetricsDeriver(parse_config("lambda: {enabled: false}"))
     (batch,) = decode(data_message(MESSAGES))
     assert deriver.derive(batch).invocations == []
+
+
+def test_emf_written_with_console_log_is_derived() -> None:
+    derived = derive([f"2026-11-23T10:00:00.000Z\tr1\tINFO\t{EMF}\n"])
+    assert [(s.namespace, s.name, s.value) for s in derived.samples] == [("Shop", "Orders", 2.0)]
+    assert derived.emf_invalid == []

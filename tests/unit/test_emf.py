@@ -164,3 +164,69 @@ def test_invalid_document_yields_no_samples_and_its_reason(message: str, reason:
     assert result is not None
     assert result.samples == ()
     assert result.invalid_reason is not None and reason in result.invalid_reason
+
+
+# A Lambda runtime's text-format prefix before the document (reference/lambda-formats.md §2.5).
+REQUEST_ID = "3f1c5a0e-8b2d-4c55-9c1e-5d0b1a2e7f44"
+SHOP = emf(
+    {"Namespace": "Shop", "Dimensions": [["service"]], "Metrics": [{"Name": "Orders"}]},
+    service="cart",
+    Orders=2,
+)
+
+
+def orders(message: str) -> list[tuple[str, float, dict[str, str]]]:
+    result = parse_emf(message)
+    assert result is not None and result.invalid_reason is None, message
+    return [(s.name, s.value, dict(s.dimensions)) for s in result.samples]
+
+
+def test_document_after_node_console_log_prefix_is_emf() -> None:
+    line = f"2024-10-25T19:54:47.253Z\t{REQUEST_ID}\tINFO\t{SHOP}\n"
+    assert orders(line) == [("Orders", 2.0, {"service": "cart"})]
+
+
+def test_document_after_python_logging_prefix_is_emf() -> None:
+    line = f"[INFO]\t2024-10-25T19:54:47.253Z\t{REQUEST_ID}\t{SHOP}\n"
+    assert orders(line) == [("Orders", 2.0, {"service": "cart"})]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"2024-10-25T19:54:47.253Z\tundefined\tINFO\t{SHOP}\n",  # Node, written during init
+        f"[WARNING]\t2024-10-25T19:54:47.253Z\t\t{SHOP}\n",  # Python, no request yet
+    ],
+)
+def test_prefix_written_outside_a_request_still_carries_emf(line: str) -> None:
+    assert orders(line) == [("Orders", 2.0, {"service": "cart"})]
+
+
+def test_powertools_document_after_node_prefix_gives_the_same_samples() -> None:
+    if not EXAMPLES:
+        pytest.skip("shared reference absent")
+    document = EXAMPLES["add_multi_value_metrics_output.json"]
+    prefixed = parse_emf(f"2024-10-25T19:54:47.253Z\t{REQUEST_ID}\tINFO\t{document}\n")
+    assert prefixed == parse_emf(document)
+
+
+def test_invalid_document_after_prefix_is_reported_like_a_bare_one() -> None:
+    line = f'2024-10-25T19:54:47.253Z\t{REQUEST_ID}\tINFO\t{{"_aws": {{"Timestamp": 1}}}}'
+    result = parse_emf(line)
+    assert result is not None
+    assert result.invalid_reason == "_aws.CloudWatchMetrics must be an array"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"metrics: {SHOP}",  # free text before the object
+        f"2024-10-25T19:54:47.253Z {REQUEST_ID} INFO {SHOP}",  # spaces, not the runtime's tabs
+        f"yesterday\t{REQUEST_ID}\tINFO\t{SHOP}",  # no ISO time
+        f"2024-10-25T19:54:47.253Z\t{REQUEST_ID}\tinfo level\t{SHOP}",  # no level
+        f"2024-10-25T19:54:47.253Z\t{REQUEST_ID}\tINFO\tsaved {SHOP}",  # object not first
+        f"[INFO]\t2024-10-25T19:54:47.253Z\trequest id\t{SHOP}",  # blank in the request id
+    ],
+)
+def test_document_after_anything_but_the_runtime_prefix_is_not_emf(line: str) -> None:
+    assert parse_emf(line) is None

@@ -356,10 +356,45 @@ def test_every_json_platform_record_type_in_the_fixtures_is_typed(shared: Path) 
             FunctionRef("test-customized-loggroup", "$LATEST"),
         ),
         ("API-Gateway-Access-Logs_x/dev", "05d6d898fc9676b8468c3fe74ded9382", None),
+        (
+            "/aws/lambda/fn",
+            "2024/10/21/[$LATEST]not-hex-at-all-but-thirty-two-ch",
+            FunctionRef("fn", None),
+        ),
     ],
 )
 def test_function_attribution(group: str, stream: str, expected: FunctionRef | None) -> None:
     assert function_from_log(group, stream) == expected
+
+
+def test_name_in_the_stream_wins_over_the_lambda_group_name() -> None:
+    # A function logging to another function's group (a shared /aws/lambda/... group).
+    stream = "2024/10/21/OtherFn[$LATEST]0123456789abcdef0123456789abcdef"
+    assert function_from_log("/aws/lambda/some-other-name", stream) == FunctionRef(
+        "OtherFn", "$LATEST"
+    )
+
+
+def test_group_name_is_the_fallback_when_the_stream_names_no_function() -> None:
+    stream = "2024/10/21/[7]0123456789abcdef0123456789abcdef"
+    assert function_from_log("/aws/lambda/some-other-name", stream) == FunctionRef(
+        "some-other-name", "7"
+    )
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        "2024/10/21/Other/Fn[$LATEST]0123456789abcdef0123456789abcdef",  # "/" is not a name char
+        "2024/10/21/Other Fn[$LATEST]0123456789abcdef0123456789abcdef",
+        "2024/10/21/Fn[$LA TEST]0123456789abcdef0123456789abcdef",
+        "2024-10-21/Fn[$LATEST]0123456789abcdef0123456789abcdef",
+        "2024/10/21/Fn[$LATEST]0123456789ABCDEF0123456789ABCDEF",
+        f"2024/10/21/{'F' * 76}[$LATEST]0123456789abcdef0123456789abcdef",
+    ],
+)
+def test_malformed_stream_names_never_override_the_group(stream: str) -> None:
+    assert function_from_log("/aws/lambda/fn", stream) == FunctionRef("fn", None)
 
 
 @settings(max_examples=500)

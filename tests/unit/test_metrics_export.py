@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import subprocess
+from collections import Counter
+
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from consumers.prometheus.export import DerivedMetricsExporter
-from pipeline.invocations import InvocationSample
+from consumers.prometheus.health import HealthMetrics
+from pipeline.invocations import LAMBDA_METRICS, InvocationSample
 from pipeline.metric_sample import MetricSample
-from pipeline.prometheus_names import label_name, metric_name, snake_case
+from pipeline.prometheus_names import (
+    RESERVED_PREFIX,
+    label_name,
+    metric_name,
+    snake_case,
+    unique_label,
+)
 
 
 def scrape(
@@ -56,6 +66,10 @@ def test_snake_case(text: str, snake: str) -> None:
         ("Api", "Requests", "Count", "api_requests"),
         ("Api", "WaitSeconds", "Seconds", "api_wait_seconds"),
         ("4xx", "Errors", "None", "cw_4xx_errors"),
+        ("cwlpipe", "RecordsIn", "Count", "cw_cwlpipe_records_in"),
+        ("Cwlpipe", "Lag", "Seconds", "cw_cwlpipe_lag_seconds"),
+        ("cwlpipe_lambda", "Duration", "Milliseconds", "cw_cwlpipe_lambda_duration_seconds"),
+        ("CwlPipe", "Lag", "Seconds", "cwl_pipe_lag_seconds"),  # not the daemon's prefix
     ],
 )
 def test_metric_names_carry_base_units(namespace: str, name: str, unit: str, expected: str) -> None:
@@ -142,3 +156,84 @@ def test_invalid_emf_documents_are_counted() -> None:
     exporter = DerivedMetricsExporter()
     exporter.count_invalid_emf(3)
     assert scrape(exporter)[("cwlpipe_emf_invalid_total", ())] == 3
+
+
+def exposition(exporter: DerivedMetricsExporter) -> bytes:
+    """What ``GET /metrics`` serves: the daemon's health metrics and the derived ones."""
+    return generate_latest(HealthMetrics(exporter).registry)
+
+
+def series_of(text: bytes) -> Counter[tuple[str, tuple[tuple[str, str], ...]]]:
+    found: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
+    for family in text_string_to_metric_families(text.decode()):
+        for point in family.samples:
+            labels = tuple(sorted((k, v) for k, v in point.labels.items() if v))
+            found[(point.name, labels)] += 1
+    return found
+
+
+def daemon_family_names() -> set[str]:
+    exporter = DerivedMetricsExporter()
+    exporter.observe_invocations(
+        InvocationSample(metric, "fn", 1, "Runtime.ExitError") for metric in LAMBDA_METRICS
+    )
+    registry = HealthMetrics(exporter).registry
+    return {family.name for family in registry.collect()}
+
+
+def test_every_daemon_metric_uses_the_reserved_prefix() -> None:
+    names = daemon_family_names()
+    assert "cwlpipe_records_in" in names and "cwlpipe_lambda_invocations" in names
+    assert [name for name in names if not name.startswith(RESERVED_PREFIX)] == []
+
+
+def test_derived_metrics_named_like_daemon_metrics_pass_promtool(promtool: str) -> None:
+    exporter = DerivedMetricsExporter()
+    exporter.observe_samples(
+        MetricSample("cwlpipe", name.removeprefix(RESERVED_PREFIX), {}, 1, "None", 0)
+        for name in daemon_family_names()
+    )
+    text = exposition(exporter)
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True)
+    assert checked.returncode == 0, checked.stderr.decode()
+    assert series_of(text)[("cw_cwlpipe_records_in_count", ())] == 1
+
+
+def test_dimension_keys_sanitising_to_one_label_get_distinct_labels() -> None:
+    exporter = DerivedMetricsExporter()
+    exporter.observe_samples([sample(1, **{"a-b": "x", "a_b": "y"})])
+    values = scrape(exporter)
+    # Keys are taken in sorted order: "a-b" < "a_b", so "a-b" keeps the plain label.
+    assert values[("serverless_airline_latency_sum", (("a_b", "x"), ("a_b_2", "y")))] == 1
+
+
+def test_dimension_keys_sanitising_to_one_label_keep_their_own_series() -> None:
+    exporter = DerivedMetricsExporter()
+    exporter.observe_samples([sample(1, **{"a_b": "x"}), sample(2, **{"a-b": "x"})])
+    values = scrape(exporter)
+    assert values[("serverless_airline_latency_sum", (("a_b", "x"),))] == 1
+    assert values[("serverless_airline_latency_sum", (("a_b_2", "x"),))] == 2
+
+
+def test_a_disambiguated_label_never_takes_a_label_already_in_use() -> None:
+    assert unique_label("a_b", {"a_b", "a_b_2"}) == "a_b_3"
+    assert unique_label("a_b", {"a_b_2"}) == "a_b"
+
+
+def test_colliding_dimension_keys_emit_no_duplicate_series_and_pass_promtool(
+    promtool: str,
+) -> None:
+    exporter = DerivedMetricsExporter()
+    exporter.observe_samples(
+        [
+            sample(1, **{"a-b": "x", "a_b": "y"}),
+            sample(1, **{"a-b": "y", "a_b": "y"}),
+            sample(1, **{"a.b": "y"}),
+        ]
+    )
+    text = exposition(exporter)
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True)
+    assert checked.returncode == 0, checked.stderr.decode()
+    duplicates = [key for key, count in series_of(text).items() if count > 1]
+    assert duplicates == []
+    assert series_of(text)[("serverless_airline_latency_count", (("a_b_3", "y"),))] == 1

@@ -89,6 +89,26 @@ def test_non_ascii_letters_are_bare_word_characters() -> None:
     assert matches("a_b a.b", "a_b and a.b")
 
 
+def test_equals_sign_is_a_literal_bare_word_character() -> None:
+    # AWS accepts FilterLogEvents(filterPattern="Token=") and returns events; the
+    # "=" is read as part of the term, not as a separator (see pipeline/patterns/terms.py).
+    assert matches("Token=", "refresh Token=abc expired")
+    assert not matches("Token=", "refresh Token abc expired")
+
+
+def test_equals_sign_inside_excluded_and_optional_words() -> None:
+    assert matches("user -status=failed", "user x status=ok")
+    assert not matches("user -status=failed", "user x status=failed")
+    assert matches("?a=1 ?b=2", "b=2")
+
+
+def test_punctuation_never_seen_accepted_by_aws_is_still_refused() -> None:
+    for pattern in ("a#b", "a,b", "a;b", "a+b", "a$b", "a<b", "a>b", "a'b"):
+        with pytest.raises(PatternError) as caught:
+            compile_pattern(pattern)
+        assert caught.value.reason == f"Invalid character(s) in term '{pattern[1]}'"
+
+
 @pytest.mark.parametrize(
     ("pattern", "reason", "position"),
     [
