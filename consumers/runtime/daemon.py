@@ -171,7 +171,7 @@ class Daemon:
             self.source = self._new_source()
             self.loop.source = self.source
             raise
-        self._started.add("source")
+        self._started.add("consumer")
         return True
 
     async def _bootstrap_store(self) -> RetentionPlan:
@@ -255,14 +255,14 @@ class Daemon:
         if self._sweeper is not None:
             self._sweeper.cancel()
         steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
-            ("source", self.source.stop),
+            ("consumer", self.source.stop),
             ("producer", self.producer.stop),
         ]
-        for name, close in steps:
-            if name in self._started:
-                try:
-                    await asyncio.wait_for(close(), CLOSE_STEP_S)
-                except Exception as error:
+        for name, close in steps:  # also when never started: aiokafka warns of unclosed clients
+            try:
+                await asyncio.wait_for(close(), CLOSE_STEP_S)
+            except Exception as error:
+                if name in self._started:
                     log.warning("closing the Kafka %s: %s", name, describe(error))
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.sink.close(), CLOSE_STEP_S)

@@ -60,5 +60,9 @@ def describe(error: BaseException) -> str:
     if isinstance(error, StoreConnectionError):
         cause = error.info if isinstance(error.info, BaseException) else error.error
         return f"connection failed: {cause}"
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    name = type(error).__name__
+    lines = str(error).strip().splitlines()
+    if not lines:
+        return name
+    text = lines[0].removeprefix(f"{name}: ")
+    return text if text.startswith(name) else f"{name}: {text}"
