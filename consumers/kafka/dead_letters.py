@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 import fastavro
@@ -25,9 +24,11 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from consumers.resources import DEAD_LETTER_SCHEMA
+
 __all__ = ["DeadLetterRecord", "DeadLetterWriter", "decode_dead_letter", "encode_dead_letter"]
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "configs" / "schemas" / "dead_letter.avsc"
+SCHEMA_FILE = DEAD_LETTER_SCHEMA
 
 
 def _version() -> str:
