@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +58,33 @@ def test_prometheus_scrapes_the_service_port(promtool: str) -> None:
     assert checked.returncode == 0
 
 
-def test_dockerfile_copies_what_the_service_reads() -> None:
-    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
-    for part in ("pipeline", "consumers", "configs"):
-        assert f"COPY {part} ./{part}" in dockerfile
-    assert '"/app/configs/docker.yaml"' in dockerfile
+def dockerfile_stages() -> list[str]:
+    text = (PROJECT_ROOT / "Dockerfile").read_text()
+    return re.split(r"^FROM ", text, flags=re.MULTILINE)[1:]
+
+
+def test_the_image_installs_the_built_wheel_not_the_source_tree() -> None:
+    build, final = dockerfile_stages()
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    packages = [
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
+    for part in packages:
+        assert f"COPY {part} ./{part}" in build
+    assert "COPY pyproject.toml README.md ./" in build  # the metadata names the readme
+    assert "pip wheel --no-deps --wheel-dir /wheels ." in build
+    assert "COPY --from=build /wheels /wheels" in final
+    assert "pip install /wheels/*.whl" in final
+    assert "-e" not in re.findall(r"pip install (\S+)", final)
+    assert not any(f"COPY {part}" in final for part in packages)
+
+
+def test_the_image_holds_the_config_the_service_and_producer_run_with() -> None:
+    final = dockerfile_stages()[-1]
+    services = compose()["services"]
+    for name in ("cwlpipe", "producer"):
+        command = services[name]["command"]
+        config_path = command[command.index("--config") + 1]
+        source = Path(config_path).relative_to("/app")
+        assert f"COPY {source} {config_path}" in final
+    assert f"CMD {json.dumps(services['cwlpipe']['command'])}" in final  # `docker run` alone too
