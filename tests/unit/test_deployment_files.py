@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from consumers.runtime.config_file import load_config
+from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
 from tests.conftest import PROJECT_ROOT
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
@@ -40,10 +40,60 @@ def test_the_service_config_loads_and_points_at_the_compose_services() -> None:
     config_path = service["command"][service["command"].index("--config") + 1]
     local = PROJECT_ROOT / Path(config_path).relative_to("/app")
     config = load_config(local, env=service["environment"])
-    assert config.kafka.bootstrap_servers == "kafka:9092"
+    assert config.kafka.bootstrap_servers == "kafka:29092"
     assert config.opensearch.url == "http://opensearch:9200"
     assert f"{config.metrics.port}:{config.metrics.port}" in service["ports"]
     assert int(service["stop_grace_period"].removesuffix("s")) > config.shutdown_deadline_s
+
+
+def listeners(value: str) -> dict[str, tuple[str, int]]:
+    """Kafka's ``NAME://host:port,...`` as ``{NAME: (host, port)}`` (no host: every interface)."""
+    found = {}
+    for entry in value.split(","):
+        name, address = entry.split("://")
+        host, port = address.rsplit(":", 1)
+        found[name] = (host, int(port))
+    return found
+
+
+def service_bootstrap(name: str) -> str:
+    """The bootstrap servers a compose service runs with: its config file and its environment."""
+    service = compose()["services"][name]
+    config_path = service["command"][service["command"].index("--config") + 1]
+    local = PROJECT_ROOT / Path(config_path).relative_to("/app")
+    return load_config(local, env=service.get("environment", {})).kafka.bootstrap_servers
+
+
+def test_kafka_listeners_are_consistent() -> None:
+    env = compose()["services"]["kafka"]["environment"]
+    bound = listeners(env["KAFKA_LISTENERS"])
+    advertised = listeners(env["KAFKA_ADVERTISED_LISTENERS"])
+    protocols = dict(e.split(":") for e in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols) == set(bound)
+    assert set(advertised) == set(bound) - {env["KAFKA_CONTROLLER_LISTENER_NAMES"]}
+    assert all(bound[name][1] == port for name, (_, port) in advertised.items())
+    assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] in advertised
+
+
+def test_the_host_reaches_kafka_with_the_default_config() -> None:
+    kafka = compose()["services"]["kafka"]
+    advertised = listeners(kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"])
+    host, port = load_config(DEFAULT_CONFIG).kafka.bootstrap_servers.rsplit(":", 1)
+    on_host = [name for name, address in advertised.items() if address == (host, int(port))]
+    assert on_host, f"no listener advertises {host}:{port}, the default config's bootstrap"
+    assert f"{port}:{advertised[on_host[0]][1]}" in kafka["ports"]  # published on that port
+
+
+def test_containers_and_the_health_check_use_the_in_network_listener() -> None:
+    kafka = compose()["services"]["kafka"]
+    advertised = listeners(kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"])
+    in_network = [f"{h}:{p}" for h, p in advertised.values() if h in {"kafka", kafka["hostname"]}]
+    assert len(in_network) == 1
+    assert service_bootstrap("cwlpipe") == in_network[0]
+    assert service_bootstrap("producer") == in_network[0]
+    check = " ".join(kafka["healthcheck"]["test"])
+    found = re.search(r"--bootstrap-server (\S+)", check)
+    assert found is not None and found[1] == in_network[0]
 
 
 def test_prometheus_scrapes_the_service_port(promtool: str) -> None:
