@@ -1,14 +1,22 @@
 # cwl-pipeline: the ingestion daemon (cwlpipe run) and its tools.
-FROM python:3.11-slim
-
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
-WORKDIR /app
-# configs/ (default config, Avro schemas) is read from next to the code, so install in place.
+# The first stage builds the wheel, the second installs it: the image runs exactly what
+# `pip install` gives users (the default config and the Avro schema are package data),
+# without the source tree.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY pipeline ./pipeline
 COPY consumers ./consumers
-COPY configs ./configs
-RUN pip install -e . && useradd --create-home --uid 10001 cwlpipe
+RUN pip wheel --no-deps --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY --from=build /wheels /wheels
+RUN pip install /wheels/*.whl && rm -rf /wheels && useradd --create-home --uid 10001 cwlpipe
+# The service's config for docker-compose.yml (compose service names instead of localhost).
+COPY configs/docker.yaml /app/configs/docker.yaml
+WORKDIR /app
 USER cwlpipe
 
 EXPOSE 9108

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from consumers.cli import demo, process, produce_samples, retention, run, test_pattern
 
 __all__ = ["main"]
+
+DISTRIBUTION = "cwl-pipeline"
+
+
+def installed_version() -> str:
+    """The version pip installed (the distribution's metadata), so a report names the real build."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cwlpipe",
         description="CloudWatch Logs subscription data from Kafka into OpenSearch and Prometheus.",
     )
+    parser.add_argument("--version", action="version", version=f"cwlpipe {installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.register(commands)
     process.register(commands)

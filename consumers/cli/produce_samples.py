@@ -2,7 +2,8 @@
 
 For trying a real deployment (the docker-compose producer uses it): good and
 bad deliveries with current timestamps, once or every ``--every`` seconds.
-Topics are created when missing.
+Topics are created when missing. ``--to-dir DIR`` writes them as files
+instead, one per delivery as CloudWatch sends it, for ``cwlpipe process``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import contextlib
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from consumers.devtools.sample_data import sample_payloads
+from consumers.devtools.sample_data import sample_payloads, write_sample_files
 from consumers.kafka.source import make_producer, produce_values
 from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
 from pipeline.errors import ConfigError
@@ -34,12 +36,28 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="pipeline config (YAML)")
-    parser.add_argument("--every", type=float, default=0, help="repeat every N seconds (0: once)")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--every", type=float, default=0, help="repeat every N seconds (0: once)")
+    target.add_argument(
+        "--to-dir", type=Path, metavar="DIR", help="write one file per delivery to DIR, no Kafka"
+    )
     parser.add_argument("--partitions", type=int, default=3, help="for topics it creates")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.to_dir is not None:
+        try:
+            payloads = write_sample_files(args.to_dir, int(time.time() * 1000))
+        except OSError as error:
+            print(f"cwlpipe produce-samples: cannot write: {error}", file=sys.stderr)
+            return 1
+        bad = sum(not p.good for p in payloads)
+        print(
+            f"wrote {len(payloads)} deliveries to {args.to_dir} "
+            f"({len(payloads) - bad} good, {bad} bad: the bad-* files are refused by design)"
+        )
+        return 0
     try:
         config = load_config(args.config, env=os.environ)
     except ConfigError as error:

@@ -3,7 +3,9 @@
 The demo and the tests need payloads that look like production (Lambda
 START/END/REPORT lines, API Gateway access logs with extracted fields, a
 control message, Firehose objects) and payloads that must be refused, with
-current timestamps so that retention keeps what they index.
+current timestamps so that retention keeps what they index. Written as files
+(``write_sample_files``) they are what ``cwlpipe process`` replays on a fresh
+clone, with no broker.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import gzip
 import random
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-__all__ = ["SamplePayload", "sample_payloads"]
+__all__ = ["SamplePayload", "sample_payloads", "write_sample_files"]
 
 ACCOUNT = "123456789012"
 
@@ -54,6 +57,15 @@ def sample_payloads(now_ms: int, *, seed: int = 7) -> list[SamplePayload]:
         SamplePayload("bad-not-base64.json", b'{"awslogs": {"data": "H4sI%%%"}}', False),
         SamplePayload("bad-bomb.gz", gzip.compress(b"\0" * (20 * 1024 * 1024), 9), False),
     ]
+
+
+def write_sample_files(directory: Path, now_ms: int, *, seed: int = 7) -> list[SamplePayload]:
+    """One file per delivery, named for it, holding the bytes as delivered (mostly gzip)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    payloads = sample_payloads(now_ms, seed=seed)
+    for payload in payloads:
+        (directory / payload.name).write_bytes(payload.data)
+    return payloads
 
 
 def _gzip(document: dict[str, Any]) -> bytes:

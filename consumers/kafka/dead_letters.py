@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 import fastavro
@@ -24,6 +23,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from consumers.resources import DEAD_LETTER_SCHEMA
 from consumers.runtime.errors import DeliveryError, describe, is_retriable
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
 DEFAULT_MAX_DEAD_LETTER_BYTES = 1_000_000
 _MAX_REASON_CHARS = 4096
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "configs" / "schemas" / "dead_letter.avsc"
+SCHEMA_FILE = DEAD_LETTER_SCHEMA
 
 
 def _version() -> str:

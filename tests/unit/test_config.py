@@ -10,8 +10,9 @@ from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
 from pipeline.config import PipelineConfig, parse_config
 from pipeline.errors import ConfigError
 from pipeline.invocations import LambdaPrices
+from tests.conftest import PROJECT_ROOT
 
-EXAMPLES = DEFAULT_CONFIG.parent / "examples"
+EXAMPLES = PROJECT_ROOT / "configs" / "examples"
 
 
 def test_default_config_file_matches_the_built_in_defaults() -> None:
