@@ -22,12 +22,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from consumers.cli.common import load
 from consumers.opensearch.sink import OpenSearchSink, StoreUnavailable, bulk_body, make_client
 from consumers.prometheus.export import DerivedMetricsExporter, exporter_for
-from consumers.runtime.config_file import load_config
 from pipeline.config import PipelineConfig
 from pipeline.documents import IndexAction
-from pipeline.errors import ConfigError
 from pipeline.process import Processor
 
 __all__ = ["register", "run"]
@@ -77,10 +76,8 @@ class _Tally:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config, env=os.environ)
-    except ConfigError as error:
-        print(f"cwlpipe process: bad config: {error}", file=sys.stderr)
+    config = load("process", args.config)
+    if config is None:
         return EXIT_USAGE
     target = args.documents
     if target == "auto":

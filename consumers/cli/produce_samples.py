@@ -10,18 +10,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import sys
 import time
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from consumers.cli import arguments
+from consumers.cli.common import EXIT_CONFIG, load
 from consumers.devtools.sample_data import sample_payloads
 from consumers.kafka.source import make_producer, produce_values
-from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
-from pipeline.errors import ConfigError
+from consumers.runtime.config_file import DEFAULT_CONFIG
 
 __all__ = ["register", "run"]
 
@@ -34,17 +33,19 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="pipeline config (YAML)")
-    parser.add_argument("--every", type=float, default=0, help="repeat every N seconds (0: once)")
-    parser.add_argument("--partitions", type=int, default=3, help="for topics it creates")
+    parser.add_argument(
+        "--every", type=arguments.seconds, default=0, help="repeat every N seconds (0: once)"
+    )
+    parser.add_argument(
+        "--partitions", type=arguments.count, default=3, help="for topics it creates"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config, env=os.environ)
-    except ConfigError as error:
-        print(f"cwlpipe produce-samples: bad config: {error}", file=sys.stderr)
-        return 2
+    config = load("produce-samples", args.config)
+    if config is None:
+        return EXIT_CONFIG
     settings = config.kafka
 
     async def produce() -> None:
