@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from consumers.cli import demo, logs, process, produce_samples, retention, run, test_pattern
+from consumers.cli import (
+    demo,
+    logs,
+    process,
+    produce_samples,
+    retention,
+    run,
+    test_pattern,
+    validate,
+)
 
 __all__ = ["main"]
 
@@ -24,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     retention.register(commands)
     produce_samples.register(commands)
     test_pattern.register(commands)
+    validate.register(commands)
     return parser
 
 

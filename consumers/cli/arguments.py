@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["count", "index", "seconds"]
+__all__ = ["count", "index", "seconds", "timeout"]
 
 
 def count(text: str) -> int:
@@ -31,6 +31,14 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def timeout(text: str) -> float:
+    """A finite number of seconds > 0: a zero timeout would fail every check."""
+    value = seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
     return value
 
 
