@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.config_values import Section
+from pipeline.config_values import COUNT, NON_NEGATIVE, PORT, SECONDS, Section
 from pipeline.connection_config import (
     KafkaConfig,
     OpenSearchConfig,
@@ -120,7 +120,7 @@ def config_from_mapping(
         opensearch=parse_opensearch(top.section("opensearch")),
         routes=routes,
         default_route=default,
-        shutdown_deadline_s=top.number("shutdown_deadline_s", 30.0, 0.1),
+        shutdown_deadline_s=top.number("shutdown_deadline_s", 30.0, SECONDS),
         file=file,
     )
 
@@ -128,8 +128,8 @@ def config_from_mapping(
 def _metrics(section: Section) -> MetricsConfig:
     section.only(["max_label_sets", "port", "address"])
     return MetricsConfig(
-        max_label_sets=section.integer("max_label_sets", DEFAULT_MAX_LABEL_SETS, 1),
-        port=section.integer("port", 9108, 0),
+        max_label_sets=section.integer("max_label_sets", DEFAULT_MAX_LABEL_SETS, COUNT),
+        port=section.integer("port", 9108, PORT),
         address=section.string("address", "127.0.0.1"),
     )
 
@@ -153,7 +153,7 @@ def _prices(section: Section) -> LambdaPrices:
     section.only([*numbers, "as_of"])
     if not section.data:
         return defaults
-    values = {name: section.number(name, getattr(defaults, name)) for name in numbers}
+    values = {name: section.number(name, getattr(defaults, name), NON_NEGATIVE) for name in numbers}
     as_of = section.raw("as_of")
     if not as_of:
         raise section.error("as_of", "say when these prices were published (YYYY-MM-DD)")

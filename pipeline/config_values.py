@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import ConfigError
 
-__all__ = ["Secret", "Section"]
+__all__ = [
+    "COUNT",
+    "NON_NEGATIVE",
+    "PORT",
+    "SECONDS",
+    "Bounds",
+    "Secret",
+    "Section",
+]
 
 _MISSING: Any = object()
 
@@ -23,6 +32,49 @@ class Secret:
         return "Secret('***')"
 
     __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The values a numeric key accepts, always finite: NaN or infinity never means anything here.
+
+    ``low_open`` excludes ``low`` itself, for durations where zero would mean
+    "spin" or "give up at once" (``> 0`` rather than ``>= 0``).
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        try:
+            if not math.isfinite(value):
+                return False
+        except OverflowError:  # an integer too large for a float: out of every range here
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or value <= self.high
+
+    def __str__(self) -> str:
+        low = None if self.low is None else f"{'>' if self.low_open else '>='} {_plain(self.low)}"
+        high = None if self.high is None else f"<= {_plain(self.high)}"
+        if self.low is not None and self.high is not None and not self.low_open:
+            return f"from {_plain(self.low)} to {_plain(self.high)}"
+        return " and ".join(part for part in (low, high) if part) or "(any finite number)"
+
+
+def _plain(number: float) -> str:
+    """2147483647, not 2.14748e+09: a limit is read and copied by people."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
+NON_NEGATIVE = Bounds(0)
+COUNT = Bounds(1)
+#: 0 asks the OS for a free port (tests, and several workers on one host without a plan)
+PORT = Bounds(0, 65535)
+#: timeouts, backoffs and deadlines: zero would spin or give up at once; an hour is already absurd
+SECONDS = Bounds(0, 3600, low_open=True)
 
 
 class Section:
@@ -68,22 +120,23 @@ class Section:
             raise self.error(name, "must be a non-empty string")
         return value
 
-    def integer(self, name: str, default: Any = _MISSING, minimum: int = 0) -> int:
+    def integer(self, name: str, default: Any = _MISSING, bounds: Bounds = NON_NEGATIVE) -> int:
         value = self._value(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.error(name, f"must be an integer >= {minimum}")
+        # bool is an int in Python, but ``port: yes`` is a mistake, not port 1
+        if isinstance(value, bool) or not isinstance(value, int) or value not in bounds:
+            raise self.error(name, f"must be an integer {bounds}, got {value!r}")
         return value
 
-    def number(self, name: str, default: Any = _MISSING, minimum: float = 0.0) -> float:
+    def number(self, name: str, default: Any = _MISSING, bounds: Bounds = NON_NEGATIVE) -> float:
         value = self._value(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            raise self.error(name, f"must be a number >= {minimum:g}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value not in bounds:
+            raise self.error(name, f"must be a finite number {bounds}, got {value!r}")
         return float(value)
 
     def boolean(self, name: str, default: Any = _MISSING) -> bool:
         value = self._value(name, default)
         if not isinstance(value, bool):
-            raise self.error(name, "must be true or false")
+            raise self.error(name, f"must be true or false, got {value!r}")
         return value
 
     def choice(self, name: str, choices: Sequence[str], default: Any = _MISSING) -> str:

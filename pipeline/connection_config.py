@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.config_values import Secret, Section
+from pipeline.config_values import COUNT, SECONDS, Bounds, Secret, Section
 from pipeline.errors import ConfigError
 
 __all__ = [
@@ -38,6 +38,14 @@ ENVIRONMENT_OVERRIDES: dict[str, tuple[str, str, str]] = {
     "CWLPIPE_OPENSEARCH_PASSWORD": ("opensearch", "password", "str"),
     "CWLPIPE_METRICS_PORT": ("metrics", "port", "int"),
 }
+# Kafka and OpenSearch size fields are 32-bit signed integers on the wire.
+BYTES = Bounds(1024, 2**31 - 1)
+#: brokers refuse sessions outside their group.min/max.session.timeout.ms (6 s and 30 min by
+#: default, configurable there); this only catches the absurd
+SESSION_TIMEOUT_MS = Bounds(1000, 3_600_000)
+HEARTBEAT_INTERVAL_MS = Bounds(1, 3_600_000)
+MAX_RETRIES = Bounds(0, 1000)
+TOTAL_FIELDS_LIMIT = Bounds(100)
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
@@ -117,16 +125,23 @@ def parse_kafka(section: Section) -> KafkaConfig:
             )
     elif mechanism is not None:
         raise section.error("sasl_mechanism", f"needs security_protocol SASL_*, not {protocol}")
+    session = section.integer("session_timeout_ms", defaults.session_timeout_ms, SESSION_TIMEOUT_MS)
+    heartbeat = section.integer(
+        "heartbeat_interval_ms", defaults.heartbeat_interval_ms, HEARTBEAT_INTERVAL_MS
+    )
+    if heartbeat >= session:  # the group coordinator would expire the member between heartbeats
+        raise section.error(
+            "heartbeat_interval_ms", f"must be less than session_timeout_ms ({session})"
+        )
     return KafkaConfig(
         bootstrap_servers=section.string("bootstrap_servers", defaults.bootstrap_servers),
         input_topics=section.strings("input_topics", defaults.input_topics),
         group_id=section.string("group_id", defaults.group_id),
         dead_letter_topic=section.string("dead_letter_topic", defaults.dead_letter_topic),
-        max_batch_records=section.integer("max_batch_records", defaults.max_batch_records, 1),
-        session_timeout_ms=section.integer("session_timeout_ms", defaults.session_timeout_ms, 1),
-        heartbeat_interval_ms=section.integer(
-            "heartbeat_interval_ms", defaults.heartbeat_interval_ms, 1
-        ),
+        max_batch_records=section.integer("max_batch_records", defaults.max_batch_records, COUNT),
+        max_batch_bytes=section.integer("max_batch_bytes", defaults.max_batch_bytes, BYTES),
+        session_timeout_ms=session,
+        heartbeat_interval_ms=heartbeat,
         security_protocol=protocol,
         sasl_mechanism=mechanism,
         sasl_username=section.optional_string("sasl_username"),
@@ -147,6 +162,12 @@ def parse_opensearch(section: Section) -> OpenSearchConfig:
     password = section.secret("password")
     if (username is None) != (password is None):
         raise section.error("password" if username else "username", "basic auth needs both")
+    initial_backoff = section.number("initial_backoff_s", d.initial_backoff_s, SECONDS)
+    max_backoff = section.number("max_backoff_s", d.max_backoff_s, SECONDS)
+    if max_backoff < initial_backoff:
+        raise section.error(
+            "max_backoff_s", f"must be at least initial_backoff_s ({initial_backoff:g})"
+        )
     return OpenSearchConfig(
         url=url,
         username=username,
@@ -155,11 +176,13 @@ def parse_opensearch(section: Section) -> OpenSearchConfig:
         ca_certs=section.optional_string("ca_certs"),
         aws_region=section.optional_string("aws_region"),
         aws_service=section.choice("aws_service", ("es", "aoss"), d.aws_service),
-        timeout_s=section.number("timeout_s", d.timeout_s, 0.1),
-        bulk_max_actions=section.integer("bulk_max_actions", d.bulk_max_actions, 1),
-        bulk_max_bytes=section.integer("bulk_max_bytes", d.bulk_max_bytes, 1024),
-        max_retries=section.integer("max_retries", d.max_retries, 0),
-        initial_backoff_s=section.number("initial_backoff_s", d.initial_backoff_s, 0.0),
-        max_backoff_s=section.number("max_backoff_s", d.max_backoff_s, 0.0),
-        total_fields_limit=section.integer("total_fields_limit", d.total_fields_limit, 100),
+        timeout_s=section.number("timeout_s", d.timeout_s, SECONDS),
+        bulk_max_actions=section.integer("bulk_max_actions", d.bulk_max_actions, COUNT),
+        bulk_max_bytes=section.integer("bulk_max_bytes", d.bulk_max_bytes, BYTES),
+        max_retries=section.integer("max_retries", d.max_retries, MAX_RETRIES),
+        initial_backoff_s=initial_backoff,
+        max_backoff_s=max_backoff,
+        total_fields_limit=section.integer(
+            "total_fields_limit", d.total_fields_limit, TOTAL_FIELDS_LIMIT
+        ),
     )

@@ -38,7 +38,15 @@ class PatternError(PipelineError):
 
 
 class MetricFilterError(PipelineError):
-    """A metric filter definition is invalid (AWS's validation message)."""
+    """A metric filter definition is invalid (AWS's validation message).
+
+    ``field`` names the definition's top-level key at fault when one is
+    (``filterPattern``), so a config error can point at it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ConfigError(PipelineError):

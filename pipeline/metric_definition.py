@@ -297,9 +297,12 @@ def _buckets(value: Any) -> tuple[float, ...] | None:
         not isinstance(buckets, list)
         or not buckets
         or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in buckets)
+        # NaN compares false both ways, so it would slip through the order check below;
+        # +Inf is the bucket Prometheus always adds itself
+        or not all(math.isfinite(b) for b in buckets)
         or any(later <= earlier for earlier, later in itertools.pairwise(buckets))
     ):
         raise MetricFilterError(
-            "prometheus.histogram_buckets must be a non-empty list of increasing numbers"
+            "prometheus.histogram_buckets must be a non-empty list of finite, increasing numbers"
         )
     return tuple(float(bucket) for bucket in buckets)

@@ -196,7 +196,8 @@ def compile_metric_filter(definition: Mapping[str, Any]) -> MetricFilter:
         pattern = compile_pattern(normal.filter_pattern)
     except PatternError as error:
         raise MetricFilterError(
-            f"Invalid filter pattern: {error.reason} (at position {error.position})"
+            f"Invalid filter pattern: {error.reason} (at position {error.position})",
+            field="filterPattern",
         ) from error
     value = _value_source(normal.metric_value, pattern)
     # System-field dimensions need no field of the event, so any pattern kind may have them.

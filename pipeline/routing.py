@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,8 +144,17 @@ def parse_metric_filters(section: Section, definitions: Any) -> tuple[MetricFilt
         try:
             compiled.append(compile_metric_filter(definition))
         except MetricFilterError as error:
-            raise section.error(f"metric_filters[{index}]", str(error)) from error
+            key = f"metric_filters[{index}]"
+            if error.field is not None:
+                key += f".{_spelling(definition, error.field)}"
+            raise section.error(key, str(error)) from error
     return tuple(compiled)
+
+
+def _spelling(definition: Any, field: str) -> str:
+    """The field as the definition spells it: camelCase (API) or PascalCase (CloudFormation)."""
+    pascal = field[:1].upper() + field[1:]
+    return pascal if isinstance(definition, Mapping) and pascal in definition else field
 
 
 class Router:

@@ -6,7 +6,16 @@ import argparse
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from consumers.cli import demo, process, produce_samples, retention, run, test_pattern
+from consumers.cli import (
+    demo,
+    logs,
+    process,
+    produce_samples,
+    retention,
+    run,
+    test_pattern,
+    validate,
+)
 
 __all__ = ["main"]
 
@@ -27,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="CloudWatch Logs subscription data from Kafka into OpenSearch and Prometheus.",
     )
     parser.add_argument("--version", action="version", version=f"cwlpipe {installed_version()}")
+    parser.set_defaults(log_level_default="info")
+    logs.add_arguments(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.register(commands)
     process.register(commands)
@@ -34,10 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     retention.register(commands)
     produce_samples.register(commands)
     test_pattern.register(commands)
+    validate.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logs.setup(args.log_level or args.log_level_default, args.log_format)
     code: int = args.handler(args)
     return code

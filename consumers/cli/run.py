@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -19,14 +18,16 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
-from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
+from consumers.cli import arguments
+from consumers.cli.common import EXIT_CONFIG, bad_config, load
+from consumers.runtime.config_file import DEFAULT_CONFIG
 from consumers.runtime.daemon import Daemon, StartupError, build_daemon, serve
 from pipeline.config import PipelineConfig
 from pipeline.errors import ConfigError
 
 __all__ = ["build_daemon", "register", "run", "serve"]  # the last two re-exported
 
-EXIT_CONFIG = 2
+MAX_PORT = 65535
 log = logging.getLogger("cwlpipe")
 
 
@@ -38,27 +39,32 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="pipeline config (YAML)")
-    parser.add_argument("--workers", type=int, default=1, help="processes in the consumer group")
-    parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workers", type=arguments.count, default=1, help="processes in the consumer group"
+    )
+    parser.add_argument("--worker-index", type=arguments.index, default=0, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("opensearch").setLevel(logging.WARNING)
-    logging.getLogger("opensearch").addFilter(lambda r: "status:404" not in r.getMessage())
-    try:
-        config = load_config(args.config, env=os.environ)
-    except ConfigError as error:
-        print(f"cwlpipe run: bad config: {error}", file=sys.stderr)
+    config = load("run", args.config)
+    if config is None:
+        return EXIT_CONFIG
+    last_port = config.metrics.port + args.workers - 1
+    if config.metrics.port and last_port > MAX_PORT:
+        print(
+            f"cwlpipe run: --workers {args.workers}: metrics ports {config.metrics.port}.."
+            f"{last_port} go past {MAX_PORT} (metrics.port)",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     if args.workers > 1:
         return _supervise(args)
     port = config.metrics.port + args.worker_index if config.metrics.port else 0
     config = replace(config, metrics=replace(config.metrics, port=port))
     if config.opensearch.url is None:
-        print("cwlpipe run: bad config: no OpenSearch URL (opensearch.url)", file=sys.stderr)
-        return EXIT_CONFIG
+        missing = ConfigError("is required by cwlpipe run", file=config.file, key="opensearch.url")
+        return bad_config("run", missing)
     return _run_loop(config)
 
 
@@ -85,12 +91,16 @@ def _run_loop(config: PipelineConfig) -> int:
 
 def _supervise(args: argparse.Namespace) -> int:
     """N worker processes in one consumer group; signals are passed on, the worst exit wins."""
+    logging_options = ["--log-format", getattr(args, "log_format", "text")]
+    if getattr(args, "log_level", None):
+        logging_options += ["--log-level", args.log_level]
     children = [
         subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "consumers.cli",
+                *logging_options,
                 "run",
                 "--config",
                 args.config,

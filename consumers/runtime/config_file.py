@@ -1,9 +1,14 @@
-"""Reading the configuration file: the one piece of config handling that does I/O."""
+"""Reading the configuration file: the one piece of config handling that does I/O.
+
+Files the config names (TLS certificates and keys) are checked here, at
+load time, so a wrong path stops start-up with the key that names it instead
+of a traceback from the TLS layer after the first connection attempt.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
@@ -11,7 +16,7 @@ from consumers.resources import DEFAULT_CONFIG
 from pipeline.config import PipelineConfig, parse_config
 from pipeline.errors import ConfigError
 
-__all__ = ["DEFAULT_CONFIG", "load_config"]
+__all__ = ["DEFAULT_CONFIG", "check_files", "load_config"]
 
 
 def load_config(
@@ -30,4 +35,31 @@ def load_config(
         raise ConfigError(f"cannot read: {error.strerror}", file=str(path)) from error
     except UnicodeDecodeError as error:
         raise ConfigError(f"not UTF-8 text: {error.reason}", file=str(path)) from error
-    return parse_config(text, file=str(path), env=env)
+    config = parse_config(text, file=str(path), env=env)
+    check_files(config)
+    return config
+
+
+def check_files(config: PipelineConfig) -> None:
+    """Every file the config names exists and can be read (relative paths: from the cwd)."""
+    for key, name in _named_files(config):
+        if not os.path.isfile(name):
+            raise ConfigError(f"no such file: {name}", file=config.file, key=key)
+        try:
+            with open(name, "rb"):
+                pass
+        except OSError as error:
+            reason = f"cannot read {name}: {error.strerror}"
+            raise ConfigError(reason, file=config.file, key=key) from error
+
+
+def _named_files(config: PipelineConfig) -> Iterator[tuple[str, str]]:
+    kafka, opensearch = config.kafka, config.opensearch
+    for key, name in (
+        ("kafka.ssl_cafile", kafka.ssl_cafile),
+        ("kafka.ssl_certfile", kafka.ssl_certfile),
+        ("kafka.ssl_keyfile", kafka.ssl_keyfile),
+        ("opensearch.ca_certs", opensearch.ca_certs),
+    ):
+        if name is not None:
+            yield key, name

@@ -66,7 +66,7 @@ lambda:
         (
             "metric_filters:\n  - filterName: x\n    filterPattern: '{ $.a = }'\n"
             "    metricTransformations: [{metricName: m, metricNamespace: n, metricValue: '1'}]",
-            "metric_filters[0]",
+            "metric_filters[0].filterPattern",
             "Invalid filter pattern",
         ),
         ("aws_region: ''", "aws_region", "non-empty string"),

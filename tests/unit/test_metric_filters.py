@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -164,6 +165,7 @@ def test_default_with_system_dimensions_only_is_accepted() -> None:
         (api(top={"applyOnTransformedLogs": True}), "applyOnTransformedLogs"),
         (api(top={"emitSystemFieldDimensions": ["@aws.zone"]}), "emitSystemFieldDimensions"),
         (api(top={"prometheus": {"histogram_buckets": [1, 1]}}), "increasing numbers"),
+        (api(top={"prometheus": {"histogram_buckets": [1, math.nan, 3]}}), "finite"),
     ],
 )
 def test_invalid_definitions_are_refused(definition: dict[str, Any], message: str) -> None:
