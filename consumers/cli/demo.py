@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
 import time
@@ -60,13 +61,18 @@ def run(args: argparse.Namespace) -> int:
     if shipped is None:
         return EXIT_CONFIG
     print("cwlpipe demo: starting the local broker and the OpenSearch-compatible store ...")
-    broker = LocalBroker.start()
-    try:
+    broker = None
+    try:  # Ctrl-C while the servers start is a KeyboardInterrupt; later, the loop's handler
+        broker = LocalBroker.start()
         with local_store() as store_url:
             config = _demo_config(shipped, broker.bootstrap, store_url)
             return asyncio.run(_demo(config, keep_running=args.keep_running))
+    except KeyboardInterrupt:
+        print("cwlpipe demo: interrupted")
+        return 0
     finally:
-        broker.stop()
+        if broker is not None:
+            broker.stop()
 
 
 def _demo_config(config: PipelineConfig, bootstrap: str, store_url: str) -> PipelineConfig:
@@ -85,6 +91,19 @@ def _demo_config(config: PipelineConfig, bootstrap: str, store_url: str) -> Pipe
 
 
 async def _demo(config: PipelineConfig, *, keep_running: bool) -> int:
+    """Produce, drain, report; Ctrl-C at any point stops the daemon first, then the servers."""
+    interrupted = asyncio.Event()
+    daemon: Daemon | None = None
+
+    def on_signal() -> None:
+        interrupted.set()
+        if daemon is not None:
+            daemon.request_stop()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal)
+
     topic, dlq = config.kafka.input_topics[0], config.kafka.dead_letter_topic
     admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka.bootstrap_servers)
     await admin.start()
@@ -97,22 +116,23 @@ async def _demo(config: PipelineConfig, *, keep_running: bool) -> int:
     print(
         f"produced {len(payloads)} deliveries to {topic} ({good} good, {len(payloads) - good} bad)"
     )
-
     daemon = build_daemon(config)
     task = asyncio.create_task(serve(daemon))
-    await _until_committed(daemon, ends, task)
-    print(
-        f"the daemon committed everything; metrics at http://127.0.0.1:{config.metrics.port}/metrics"
-    )
-    await _report(daemon, config, len(payloads) - good)
-    if keep_running:
-        print("running; Ctrl-C to stop")
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, daemon.request_stop)
-    else:
-        daemon.request_stop()
-    return int(await task)
+    if await _until_committed(daemon, ends, task, interrupted):
+        print("the daemon committed everything")
+        await _report(daemon, config, len(payloads) - good)
+        print(
+            f"Kafka broker:  {config.kafka.bootstrap_servers}\n"
+            f"OpenSearch:    {config.opensearch.url}\n"
+            f"metrics:       {daemon.server.url}"
+        )
+        if keep_running and not interrupted.is_set():
+            print("running; Ctrl-C to stop", flush=True)
+            await interrupted.wait()
+    daemon.request_stop()
+    code = int(await task)
+    print("stopped the daemon; stopping the broker and the store")
+    return code
 
 
 async def _produce(
@@ -127,19 +147,25 @@ async def _produce(
 
 
 async def _until_committed(
-    daemon: Daemon, ends: dict[TopicPartition, int], task: asyncio.Task[int]
-) -> None:
-    """Wait for the group's commits to reach what was produced (the broker pushes nothing)."""
+    daemon: Daemon,
+    ends: dict[TopicPartition, int],
+    task: asyncio.Task[int],
+    interrupted: asyncio.Event,
+) -> bool:
+    """Wait for the group's commits to reach what was produced; False when interrupted."""
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not interrupted.is_set():
         if task.done():
             task.result()
             raise RuntimeError("the daemon stopped early")
         if daemon.source.assigned_once:
             done = {p: await daemon.source.consumer.committed(p) or 0 for p in ends}
             if all(done[p] >= end for p, end in ends.items()):
-                return
-        await asyncio.sleep(0.2)
+                return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(interrupted.wait(), 0.2)
+    if interrupted.is_set():
+        return False
     raise RuntimeError("the daemon did not drain in time")
 
 
@@ -147,8 +173,16 @@ async def _report(daemon: Daemon, config: PipelineConfig, bad: int) -> None:
     client = daemon.sink.client
     rows = await client.cat.indices(index="cwl-*", format="json")
     print("indices:")
+    stored = 0
     for row in sorted(rows, key=lambda r: r["index"]):
+        stored += int(row["docs.count"])
         print(f"  {row['index']:24} {row['docs.count']:>6} documents")
+    indexed = int(daemon.metrics.registry.get_sample_value("cwlpipe_events_indexed_total") or 0)
+    if indexed > stored:
+        print(
+            f"  {stored} documents for {indexed} acknowledged writes "
+            f"({indexed - stored} redeliveries overwrote the same _id)"
+        )
     print("dead letters:")
     for letter in await _dead_letters(config, bad):
         print(
@@ -171,7 +205,7 @@ async def _report(daemon: Daemon, config: PipelineConfig, bad: int) -> None:
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name in wanted:
-                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
                 print(f"  {sample.name}{{{labels}}} {sample.value:g}".replace("{}", ""))
 
 

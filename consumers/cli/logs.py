@@ -5,7 +5,9 @@ level, logger, message, and the exception when there is one) for log
 shippers. Libraries' routine chatter stays below what an operator reads
 unless ``--log-level debug``: aiokafka's group coordination (joined, assigned,
 coordinator found) is INFO, and opensearch-py logs every 404 of our
-existence probes (templates, ISM policies) as a WARNING.
+existence probes (templates, ISM policies) as a WARNING; failed requests and
+unreachable brokers, which the runtime reports itself in one line per attempt,
+are dropped from both.
 """
 
 from __future__ import annotations
@@ -51,11 +53,8 @@ def setup(level: str = "info", log_format: str = "text") -> None:
     debug = level == "debug"
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
-    store = logging.getLogger("opensearch")
-    if debug:
-        store.removeFilter(_drop_not_found)
-    else:
-        store.addFilter(_drop_not_found)
+    if not debug:  # on the handler: library records come from child loggers (aiokafka.client)
+        handler.addFilter(_reported_by_the_runtime)
 
 
 @contextlib.contextmanager
@@ -100,7 +99,26 @@ class _Stderr(logging.Handler):
             self.handleError(record)
 
 
-def _drop_not_found(record: logging.LogRecord) -> bool:
-    """opensearch-py's ``%s %s [status:%s request:%.3fs]`` line for a 404: our probes expect it."""
-    args = record.args
-    return not (isinstance(args, tuple) and len(args) >= 3 and args[2] == 404)
+def _reported_by_the_runtime(record: logging.LogRecord) -> bool:
+    """False for library lines about failures the runtime reports itself."""
+    if record.name.startswith("opensearch"):
+        return _drop_failed_request(record)
+    if record.name.startswith("aiokafka"):
+        return _drop_unreachable(record)
+    return True
+
+
+def _drop_failed_request(record: logging.LogRecord) -> bool:
+    """opensearch-py's ``%s %s [status:%s request:%.3fs]`` line (with a traceback) for a failed
+    request: the runtime reports each failure itself in one line, and a 404 is what our
+    existence probes (templates, ISM policies) expect."""
+    return not (isinstance(record.msg, str) and record.msg.startswith("%s %s [status:"))
+
+
+#: aiokafka's ERROR lines for a broker that cannot be reached, which the runtime reports
+#: itself, once per attempt, with what it does next
+_UNREACHABLE = ("Unable connect to", "Unable to update metadata", "Unable to request metadata")
+
+
+def _drop_unreachable(record: logging.LogRecord) -> bool:
+    return not (isinstance(record.msg, str) and record.msg.startswith(_UNREACHABLE))

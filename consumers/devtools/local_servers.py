@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import json
+import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,6 +68,7 @@ class LocalBroker:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a terminal's Ctrl-C is ours to handle, in order
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -87,12 +91,59 @@ class LocalBroker:
 
 
 @contextlib.contextmanager
-def local_store() -> Iterator[str]:
-    """An osmem-server on a loopback port; yields its URL."""
-    from osmem_server import OsmemServer
+def local_store(timeout_s: float = 30.0) -> Iterator[str]:
+    """An osmem-server on a loopback port; yields its URL.
 
-    server = OsmemServer.start(japanese=False)
+    Started in its own session (like the broker), so Ctrl-C in a terminal
+    reaches only the demo, which stops the daemon first and the servers after
+    it. ``--parent-pid`` still ends the server if this process dies.
+    """
+    from osmem_server import resolve_binary
+
+    process = subprocess.Popen(
+        [resolve_binary(None), "--parent-pid", str(os.getpid()), "--no-ja"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        yield str(server.url)
+        yield _store_url(process, timeout_s)
     finally:
-        server.close()
+        _close_store(process)
+
+
+def _store_url(process: subprocess.Popen[str], timeout_s: float) -> str:
+    """The URL from the server's ready line (one JSON object with ``url``)."""
+    found: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            with contextlib.suppress(ValueError):
+                message = json.loads(line)
+                if isinstance(message, dict) and "url" in message:
+                    found.append(str(message["url"]))
+                    return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    if not found:
+        process.kill()
+        raise RuntimeError("the OpenSearch-compatible store (osmem-server) did not start")
+    return found[0]
+
+
+def _close_store(process: subprocess.Popen[str], grace_s: float = 5.0) -> None:
+    """Closing its stdin asks the server to stop; killed after the grace period."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(OSError):
+        if process.stdin:
+            process.stdin.close()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

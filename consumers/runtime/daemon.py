@@ -133,11 +133,14 @@ class Daemon:
             ) from error
         self._started.add("server")
         self._banner()
-        if not await self._until_up("Kafka producer", self._start_producer):
+        brokers = self.config.kafka.bootstrap_servers
+        if not await self._until_up(f"Kafka ({brokers})", self._start_producer):
             return False
-        if not await self._until_up("Kafka consumer", self._start_source):
+        if not await self._until_up(f"Kafka ({brokers}) consumer group", self._start_source):
             return False
-        plan = await self._until_up("OpenSearch", self._bootstrap_store)
+        plan = await self._until_up(
+            f"OpenSearch ({_masked(self.config.opensearch.url or '')})", self._bootstrap_store
+        )
         if plan is None:
             return False
         self.store_ready = True

@@ -60,6 +60,8 @@ def describe(error: BaseException) -> str:
     if isinstance(error, StoreConnectionError):
         cause = error.info if isinstance(error.info, BaseException) else error.error
         return f"connection failed: {cause}"
+    if isinstance(error, KafkaConnectionError) and "bootstrap" in str(error):
+        return "no broker answered"  # aiokafka lists resolved address tuples here
     name = type(error).__name__
     lines = str(error).strip().splitlines()
     if not lines:

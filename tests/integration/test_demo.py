@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import sys
 
@@ -30,3 +33,38 @@ def test_demo_indexes_the_samples_and_reports_dead_letters(kafka_bootstrap: str)
     index_lines = [line for line in out.splitlines() if line.strip().startswith("cwl-20")]
     assert index_lines and all(int(line.split()[1]) > 0 for line in index_lines)
     assert "cwlpipe_lambda_invocations_total" in out
+
+
+def test_ctrl_c_on_a_running_demo_stops_everything_and_exits_0(kafka_bootstrap: str) -> None:
+    """SIGINT to the whole process group, as a terminal sends it: no traceback, servers down."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "consumers.cli", "demo", "--keep-running"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert demo.stdout is not None
+        seen = []
+        for line in demo.stdout:
+            seen.append(line)
+            if line.startswith("running; Ctrl-C to stop"):
+                break
+        else:
+            raise AssertionError("the demo never got to running:\n" + "".join(seen))
+        os.killpg(demo.pid, signal.SIGINT)
+        out, err = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+    text = "".join(seen) + out
+    assert demo.returncode == 0, text + err
+    assert "Traceback" not in err and "Unclosed" not in err, err
+    assert "stopped the daemon; stopping the broker and the store" in out
+    broker = next(line.split()[-1] for line in seen if line.startswith("Kafka broker:"))
+    store = next(line.split()[-1] for line in seen if line.startswith("OpenSearch:"))
+    for host, port in (broker.rsplit(":", 1), store.removeprefix("http://").rsplit(":", 1)):
+        with pytest.raises(OSError):
+            socket.create_connection((host, int(port)), timeout=2).close()

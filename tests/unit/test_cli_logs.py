@@ -17,13 +17,14 @@ def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     chatty = {name: logging.getLogger(name).level for name in logs.CHATTY}
-    filters = list(logging.getLogger("opensearch").filters)
+    filters = {name: list(logging.getLogger(name).filters) for name in ("opensearch", "aiokafka")}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
     for name, was in chatty.items():
         logging.getLogger(name).setLevel(was)
-    logging.getLogger("opensearch").filters[:] = filters
+    for name, kept in filters.items():
+        logging.getLogger(name).filters[:] = kept
 
 
 def not_found_line(status: int) -> None:
@@ -85,10 +86,31 @@ def test_opensearch_404_probe_lines_are_hidden_at_info(capsys: pytest.CaptureFix
     assert capsys.readouterr().err == ""
 
 
-def test_opensearch_failures_other_than_404_are_shown(capsys: pytest.CaptureFixture[str]) -> None:
+def test_opensearch_failed_request_lines_are_left_to_the_runtimes_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     logs.setup("info")
     not_found_line(503)
-    assert "[status:503" in capsys.readouterr().err
+    logging.getLogger("opensearch").warning(
+        "%s %s [status:%s request:%.3fs]",
+        "POST",
+        "http://s/_bulk",
+        "N/A",
+        0.001,
+        exc_info=ConnectionRefusedError(111, "refused"),
+    )
+    assert capsys.readouterr().err == ""
+
+
+def test_aiokafka_unreachable_broker_lines_are_left_to_the_runtime(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    logs.setup("info")
+    logging.getLogger("aiokafka").error('Unable connect to "%s:%s": %s', "127.0.0.1", 1, "refused")
+    logging.getLogger("aiokafka.client").error("Unable to update metadata from %s", [1])
+    assert capsys.readouterr().err == ""
+    logging.getLogger("aiokafka").error("something else went wrong")
+    assert "something else went wrong" in capsys.readouterr().err
 
 
 def test_opensearch_404_probe_lines_show_at_debug(capsys: pytest.CaptureFixture[str]) -> None:
