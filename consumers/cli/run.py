@@ -46,7 +46,18 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+_early_signals: list[int] = []
+
+
+def _remember(signum: int, frame: Any) -> None:
+    """A stop asked for before the event loop runs: honoured as soon as it does."""
+    _early_signals.append(signum)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.workers == 1:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, _remember)
     config = load("run", args.config)
     if config is None:
         return EXIT_CONFIG
@@ -80,6 +91,8 @@ def _run_loop(config: PipelineConfig) -> int:
     async def main() -> int:
         daemon = Daemon(config)  # aiokafka wants its loop running
         daemon.install_signal_handlers()
+        if _early_signals:
+            daemon.request_stop()
         return int(await serve(daemon))
 
     try:

@@ -1,8 +1,11 @@
 """An HTTP proxy in front of the real store that can be switched to failing, to take the store
-"down" for a while without losing what it holds.
+"down" for a while without losing what it holds: answering an error status, not answering at
+all (``hang``), slow (``delay_s``), or not listening (``go_away`` / ``come_back``).
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from aiohttp import ClientSession, web
 
@@ -13,6 +16,9 @@ class FaultProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.failing_status: int | None = None  # e.g. 503 or 429 while "down"
+        self.hang = False  # accept bulk requests and never answer them
+        self.delay_s = 0.0  # answer bulk requests this much later
+        self.bulk_requests = 0
         self.refused = 0
         self.forwarded = 0
         self.port = free_port()
@@ -25,19 +31,35 @@ class FaultProxy:
 
     async def start(self) -> None:
         self._session = ClientSession(auto_decompress=False)
+        await self.come_back()
+
+    async def come_back(self) -> None:
+        """Listen (again) on the same port."""
         app = web.Application(client_max_size=256 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
-    async def stop(self) -> None:
+    async def go_away(self) -> None:
+        """Stop listening: connections are refused until ``come_back``."""
         if self._runner:
             await self._runner.cleanup()
+            self._runner = None
+
+    async def stop(self) -> None:
+        self.hang = False
+        await self.go_away()
         if self._session:
             await self._session.close()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.path == "/_bulk":
+            self.bulk_requests += 1
+            while self.hang:
+                await asyncio.sleep(0.05)
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
         if self.failing_status is not None and request.path == "/_bulk":
             self.refused += 1
             return web.json_response(
