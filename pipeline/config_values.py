@@ -71,8 +71,8 @@ def _plain(number: float) -> str:
 
 NON_NEGATIVE = Bounds(0)
 COUNT = Bounds(1)
-#: 0 asks the OS for a free port (tests, and several workers on one host without a plan)
-PORT = Bounds(0, 65535)
+#: a port an operator can scrape: 0 ("any free port") would hide where /metrics went
+PORT = Bounds(1, 65535)
 #: timeouts, backoffs and deadlines: zero would spin or give up at once; an hour is already absurd
 SECONDS = Bounds(0, 3600, low_open=True)
 

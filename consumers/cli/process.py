@@ -28,12 +28,16 @@ from consumers.prometheus.export import DerivedMetricsExporter, exporter_for
 from consumers.runtime.errors import describe
 from consumers.runtime.protocols import Record
 from consumers.runtime.retry import RetryPolicy, StopSignal
+from consumers.runtime.startup import StartupError, until_up
 from consumers.runtime.writes import write_all
 from pipeline.config import PipelineConfig
 from pipeline.documents import IndexAction
 from pipeline.process import Processor
 
 __all__ = ["register", "run"]
+
+#: a one-shot command waits a little for a store that is starting, not a whole outage
+STORE_ATTEMPTS = 4
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -102,7 +106,20 @@ async def _process(args: argparse.Namespace, config: PipelineConfig, target: str
     sink = None
     if target == "opensearch":
         sink = OpenSearchSink(make_client(config.opensearch), config.opensearch)
-        await sink.install_templates([r.index_prefix for r in config.router().all_routes])
+        prefixes = [r.index_prefix for r in config.router().all_routes]
+        settings = config.opensearch
+        try:
+            await until_up(
+                f"OpenSearch ({settings.url})",
+                lambda: sink.install_templates(prefixes),
+                policy=RetryPolicy(settings.initial_backoff_s, min(settings.max_backoff_s, 4.0)),
+                stop=StopSignal(),
+                attempts=min(settings.max_retries + 1, STORE_ATTEMPTS),
+            )
+        except StartupError as error:
+            await sink.close()
+            print(f"cwlpipe process: {error}", file=sys.stderr)
+            return EXIT_REFUSED
     sizes = [_size(name) for name in args.files]
     progress = sum(sizes) >= PROGRESS_BYTES or len(args.files) >= PROGRESS_FILES
     try:

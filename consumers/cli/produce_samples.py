@@ -17,15 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumers.cli import arguments
 from consumers.cli.common import EXIT_CONFIG, load
 from consumers.devtools.sample_data import sample_payloads, write_sample_files
 from consumers.kafka.source import make_producer, produce_values
 from consumers.runtime.config_file import DEFAULT_CONFIG
+from consumers.runtime.errors import describe
+from consumers.runtime.retry import RetryPolicy, StopSignal
+from consumers.runtime.startup import StartupError, until_up
 
 __all__ = ["register", "run"]
+
+#: a one-shot command waits a little for a broker that is starting, not forever
+RETRY = RetryPolicy(0.5, 4.0)
+ATTEMPTS = 6
 
 
 def register(commands: Any) -> None:
@@ -67,9 +74,28 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     settings = config.kafka
 
+    brokers = f"Kafka ({settings.bootstrap_servers})"
+
+    async def reach(client: Any, close: str) -> Any:
+        """``client`` started, waiting a little for the broker; closed again if it never is."""
+
+        async def start() -> Any:
+            await client.start()
+            return client
+
+        try:
+            return await until_up(
+                brokers, start, policy=RETRY, stop=StopSignal(), attempts=ATTEMPTS
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await getattr(client, close)()
+            raise
+
     async def produce() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-        await admin.start()
+        admin = await reach(
+            AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers), "close"
+        )
         try:
             topics = [*settings.input_topics, settings.dead_letter_topic]
             existing = set(await admin.list_topics())
@@ -79,8 +105,7 @@ def run(args: argparse.Namespace) -> int:
                     await admin.create_topics(missing)
         finally:
             await admin.close()
-        producer = make_producer(settings)
-        await producer.start()
+        producer = await reach(make_producer(settings), "stop")
         try:
             seed = 0
             while True:
@@ -94,5 +119,14 @@ def run(args: argparse.Namespace) -> int:
         finally:
             await producer.stop()
 
-    asyncio.run(produce())
+    try:
+        asyncio.run(produce())
+    except StartupError as error:
+        print(f"cwlpipe produce-samples: {error}", file=sys.stderr)
+        return 1
+    except KafkaError as error:
+        print(f"cwlpipe produce-samples: Kafka: {describe(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
     return 0

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_CONFIG
     last_port = config.metrics.port + args.workers - 1
-    if config.metrics.port and last_port > MAX_PORT:
+    if last_port > MAX_PORT:
         print(
             f"cwlpipe run: --workers {args.workers}: metrics ports {config.metrics.port}.."
             f"{last_port} go past {MAX_PORT} (metrics.port)",
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if args.workers > 1:
         return _supervise(args)
-    port = config.metrics.port + args.worker_index if config.metrics.port else 0
+    port = config.metrics.port + args.worker_index
     config = replace(config, metrics=replace(config.metrics, port=port))
     if config.opensearch.url is None:
         missing = ConfigError("is required by cwlpipe run", file=config.file, key="opensearch.url")

@@ -29,11 +29,12 @@ from consumers.prometheus.export import exporter_for
 from consumers.prometheus.health import HealthMetrics
 from consumers.prometheus.server import MetricsServer
 from consumers.runtime.batch_loop import BatchLoop
-from consumers.runtime.errors import describe, is_retriable
+from consumers.runtime.errors import describe
 from consumers.runtime.protocols import Pipeline
 from consumers.runtime.retry import RetryPolicy, StopSignal
+from consumers.runtime.startup import StartupError, until_up
 from pipeline.config import PipelineConfig
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.errors import ConfigError
 from pipeline.process import Processor
 
 __all__ = ["Daemon", "StartupError", "build_daemon", "serve"]
@@ -42,10 +43,6 @@ log = logging.getLogger("cwlpipe")
 PROGRESS_EVERY_S = 30.0
 T = TypeVar("T")
 CLOSE_STEP_S = 5.0
-
-
-class StartupError(PipelineError):
-    """Something an operator must fix before the daemon can start (a port in use, a refusal)."""
 
 
 class Daemon:
@@ -183,20 +180,7 @@ class Daemon:
         return await self.retention.apply(routes)
 
     async def _until_up(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T | None:
-        failures = 0
-        while not self.stop_signal.requested:
-            try:
-                return await attempt()
-            except Exception as error:
-                if not is_retriable(error):
-                    raise StartupError(f"{what} refused: {describe(error)}") from error
-                delay = self.policy.delay(failures)
-                log.warning(
-                    "%s not reachable (%s); retrying in %.1f s", what, describe(error), delay
-                )
-                failures += 1
-                await self.stop_signal.wait(delay)
-        return None
+        return await until_up(what, attempt, policy=self.policy, stop=self.stop_signal)
 
     def _banner(self) -> None:
         kafka, store = self.config.kafka, self.config.opensearch

@@ -13,6 +13,7 @@ import pytest
 from opensearchpy import AsyncOpenSearch
 
 from consumers.cli.run import build_daemon, serve
+from consumers.devtools.local_servers import free_port
 from consumers.devtools.sample_data import sample_payloads
 from consumers.kafka.dead_letters import decode_dead_letter
 from consumers.runtime.daemon import Daemon
@@ -33,7 +34,13 @@ PARTITIONS = 2
 
 
 def config_text(
-    bootstrap: str, store: str, topic: str, dlq: str, group: str, batch: int = 500
+    bootstrap: str,
+    store: str,
+    topic: str,
+    dlq: str,
+    group: str,
+    batch: int = 500,
+    metrics_port: int | None = None,
 ) -> str:
     """The YAML the daemon tests run with (the process tests write it to a file)."""
     return f"""
@@ -46,7 +53,7 @@ kafka:
   heartbeat_interval_ms: 2000
   max_batch_records: {batch}
 opensearch: {{url: "{store}", max_retries: 2, initial_backoff_s: 0.05, max_backoff_s: 0.2}}
-metrics: {{port: 0, address: 127.0.0.1}}
+metrics: {{port: {metrics_port or free_port()}, address: 127.0.0.1}}
 routes:
   - name: lambda
     log_groups: ["/aws/lambda/*"]

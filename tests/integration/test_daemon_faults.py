@@ -80,7 +80,7 @@ async def test_two_daemons_share_the_partitions_and_lose_nothing(
     topic, dlq, group = unique("logs"), unique("dlq"), unique("group")
     await create_topics(kafka_bootstrap, {topic: 4, dlq: 1})
     config = config_for(kafka_bootstrap, osmem_url, topic, dlq, group)
-    first, second = build_daemon(config), build_daemon(config)
+    first, second = build_daemon(config, metrics_port=0), build_daemon(config, metrics_port=0)
     tasks = [asyncio.create_task(serve(first)), asyncio.create_task(serve(second))]
 
     async def both_assigned() -> bool:

@@ -312,10 +312,12 @@ async def test_a_rebalance_during_slow_writes_loses_nothing_and_no_member_dies(
         expected = expected_from_core(config, values)
         ends = await produce(kafka_bootstrap, topic, values, partitions=4)
         proxy.delay_s = 3.0  # every bulk write is slow
-        members = [build_daemon(config), build_daemon(config)]
+        members = [build_daemon(config, metrics_port=0), build_daemon(config, metrics_port=0)]
         tasks = [asyncio.create_task(serve(m)) for m in members]
         await eventually(lambda: _any_bulk(proxy), "a first slow write", watch=tasks)
-        members.append(build_daemon(config))  # a third joins while writes are in flight
+        members.append(
+            build_daemon(config, metrics_port=0)
+        )  # a third joins while writes are in flight
         tasks.append(asyncio.create_task(serve(members[-1])))
         await eventually(lambda: _any_bulk(proxy, 3), "writes after the join", watch=tasks)
         proxy.delay_s = 0.0

@@ -29,13 +29,17 @@ def test_port_above_65535_is_refused() -> None:
     error = refused("metrics: {port: 99999}")
     assert (error.key, error.reason) == (
         "metrics.port",
-        "must be an integer from 0 to 65535, got 99999",
+        "must be an integer from 1 to 65535, got 99999",
     )
 
 
-@pytest.mark.parametrize("port", [0, 1, 65535])
-def test_ports_up_to_65535_and_zero_for_any_free_port_are_accepted(port: int) -> None:
+@pytest.mark.parametrize("port", [1, 9108, 65535])
+def test_ports_from_1_to_65535_are_accepted(port: int) -> None:
     assert parse_config(f"metrics: {{port: {port}}}").metrics.port == port
+
+
+def test_port_0_is_refused_it_would_hide_where_metrics_went() -> None:
+    assert refused("metrics: {port: 0}").key == "metrics.port"
 
 
 @pytest.mark.parametrize(
