@@ -40,7 +40,7 @@ def test_a_bad_config_is_one_line_naming_command_file_and_key(
     assert main([command, *extra, "--config", str(bad_config)]) == 2
     assert one_line(capsys.readouterr().err) == (
         f"cwlpipe {command}: bad config: {bad_config}: metrics.port: "
-        "must be an integer from 0 to 65535, got 99999"
+        "must be an integer from 1 to 65535, got 99999"
     )
 
 

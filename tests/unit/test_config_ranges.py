@@ -112,7 +112,7 @@ def test_max_batch_bytes_is_read() -> None:
 @pytest.mark.parametrize(
     ("bounds", "text"),
     [
-        (PORT, "from 0 to 65535"),
+        (PORT, "from 1 to 65535"),
         (SECONDS, "> 0 and <= 3600"),
         (Bounds(1), ">= 1"),
         (Bounds(0, low_open=True), "> 0"),
