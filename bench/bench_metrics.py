@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from bench_patterns import payloads, rate
 
+from consumers.config.service import parse_config
 from consumers.prometheus.export import DerivedMetricsExporter
-from pipeline.config import parse_config
 from pipeline.derived_metrics import MetricsDeriver
 from pipeline.payload import decode
 
@@ -49,7 +49,7 @@ def main() -> None:
         return sum(len(b.events) for d in data for b in decode(d))
 
     def derive_with(config_text: str, export: bool) -> Callable[[], int]:
-        deriver = MetricsDeriver(parse_config(config_text))
+        deriver = MetricsDeriver(parse_config(config_text).core)
         exporter = DerivedMetricsExporter()
 
         def work() -> int:

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from bench_patterns import payloads, rate
 
+from consumers.config.service import parse_config
 from consumers.opensearch.sink import bulk_body
-from pipeline.config import parse_config
 from pipeline.payload import decode
 from pipeline.process import Processor
 
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0, help="per measurement")
     seconds = parser.parse_args().seconds
     data = payloads()
-    processor = Processor(parse_config(CONFIG))
+    processor = Processor(parse_config(CONFIG).core)
 
     def decode_only() -> int:
         return sum(len(b.events) for d in data for b in decode(d))

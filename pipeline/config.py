@@ -1,9 +1,10 @@
-"""The pipeline's configuration: YAML text in, a validated, typed config out.
+"""The core's part of the configuration: routes, metric filters, Lambda prices, the region.
 
-Every problem is a :class:`ConfigError` naming the file, the key path
-(``routes[1].retention_days``) and the reason, so a broken config stops
-start-up with something an operator can act on. Reading the file and the
-environment is the shell's business; this module only parses what it is given.
+The shell reads the file, applies the environment and keeps the connection
+settings (:mod:`consumers.config`); the core is handed only the sections it
+uses, as a :class:`Section`, and validates them. Every problem is a
+:class:`ConfigError` naming the file, the key path (``routes[1].retention_days``)
+and the reason.
 """
 
 from __future__ import annotations
@@ -12,16 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from pipeline.config_values import COUNT, NON_NEGATIVE, PORT, SECONDS, Section
-from pipeline.connection_config import (
-    KafkaConfig,
-    OpenSearchConfig,
-    apply_environment,
-    parse_kafka,
-    parse_opensearch,
-)
+from pipeline.config_values import NON_NEGATIVE, Section
 from pipeline.errors import ConfigError
 from pipeline.invocations import ARCHITECTURES, LambdaPrices
 from pipeline.metric_filters import MetricFilter
@@ -29,33 +21,15 @@ from pipeline.patterns import MatchAll
 from pipeline.routing import Route, Router, parse_metric_filters, parse_route
 
 __all__ = [
+    "CORE_SECTIONS",
     "LambdaConfig",
-    "MetricsConfig",
     "PipelineConfig",
     "config_from_mapping",
-    "parse_config",
+    "core_config",
 ]
 
-DEFAULT_MAX_LABEL_SETS = 1000
-_TOP_LEVEL = (
-    "aws_region",
-    "default_route",
-    "kafka",
-    "lambda",
-    "metric_filters",
-    "metrics",
-    "opensearch",
-    "routes",
-    "shutdown_deadline_s",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsConfig:
-    #: at most this many label sets per exported metric; samples for more are dropped and counted
-    max_label_sets: int = DEFAULT_MAX_LABEL_SETS
-    port: int = 9108
-    address: str = "127.0.0.1"  # the compose file sets 0.0.0.0 for its network
+#: the top-level keys of a config file that belong to the core
+CORE_SECTIONS = ("aws_region", "default_route", "lambda", "metric_filters", "routes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,65 +46,38 @@ def _default_route() -> Route:
 
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
-    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     lambda_: LambdaConfig = field(default_factory=LambdaConfig)
     metric_filters: tuple[MetricFilter, ...] = ()
     #: the value of the ``@aws.region`` system-field dimension (payloads carry the account only)
     aws_region: str | None = None
-    kafka: KafkaConfig = field(default_factory=KafkaConfig)
-    opensearch: OpenSearchConfig = field(default_factory=OpenSearchConfig)
     routes: tuple[Route, ...] = ()
     default_route: Route = field(default_factory=_default_route)
-    shutdown_deadline_s: float = 30.0
     file: str | None = None
 
     def router(self) -> Router:
         return Router(self.routes, self.default_route)
 
 
-def parse_config(
-    text: str, file: str = "<config>", env: Mapping[str, str] | None = None
-) -> PipelineConfig:
-    """Parse and validate YAML (or JSON) configuration text, with ``env`` overrides applied."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(f"not valid YAML: {problem}", file=file, key=where) from error
-    return config_from_mapping({} if data is None else data, file, env)
-
-
-def config_from_mapping(
-    data: Any, file: str = "<config>", env: Mapping[str, str] | None = None
-) -> PipelineConfig:
+def config_from_mapping(data: Any, file: str = "<config>") -> PipelineConfig:
+    """The core config from a mapping holding only the core's sections (tests, benchmarks)."""
     if not isinstance(data, Mapping):
         raise ConfigError("the configuration must be a mapping of sections", file=file)
-    top = Section(apply_environment(data, env or {}), file)
-    top.only(_TOP_LEVEL)
+    top = Section(data, file)
+    top.only(CORE_SECTIONS)
+    return core_config(top)
+
+
+def core_config(top: Section) -> PipelineConfig:
+    """The core's sections of a config's top level; other keys are the caller's business."""
     routes, default = _routes(top), _default(top)
     _check_prefixes(top, (*routes, default))
     return PipelineConfig(
-        metrics=_metrics(top.section("metrics")),
         lambda_=_lambda(top.section("lambda")),
         metric_filters=parse_metric_filters(top, top.raw("metric_filters") or []),
         aws_region=top.optional_string("aws_region"),
-        kafka=parse_kafka(top.section("kafka")),
-        opensearch=parse_opensearch(top.section("opensearch")),
         routes=routes,
         default_route=default,
-        shutdown_deadline_s=top.number("shutdown_deadline_s", 30.0, SECONDS),
-        file=file,
-    )
-
-
-def _metrics(section: Section) -> MetricsConfig:
-    section.only(["max_label_sets", "port", "address"])
-    return MetricsConfig(
-        max_label_sets=section.integer("max_label_sets", DEFAULT_MAX_LABEL_SETS, COUNT),
-        port=section.integer("port", 9108, PORT),
-        address=section.string("address", "127.0.0.1"),
+        file=top.file,
     )
 
 

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Mapping
 from importlib.resources.abc import Traversable
 
-from consumers.runtime.config_file import load_config
-from pipeline.config import PipelineConfig
+from consumers.config.file import load_config
+from consumers.config.service import ServiceConfig
 from pipeline.errors import ConfigError
 
 __all__ = ["EXIT_CONFIG", "bad_config", "load"]
@@ -30,7 +30,7 @@ def load(
     command: str,
     path: str | os.PathLike[str] | Traversable | None,
     env: Mapping[str, str] | None = None,
-) -> PipelineConfig | None:
+) -> ServiceConfig | None:
     """The checked config at ``path`` (environment overrides from ``env``, default the process's);
     None once the reason has been reported, so the command returns :data:`EXIT_CONFIG`.
     """

@@ -26,13 +26,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from consumers.cli.common import EXIT_CONFIG, load
 from consumers.cli.run import build_daemon, serve
+from consumers.config.file import DEFAULT_CONFIG
+from consumers.config.service import ServiceConfig
 from consumers.devtools.local_servers import LocalBroker, free_port, local_store, tansu_binary
 from consumers.devtools.sample_data import sample_payloads
 from consumers.kafka.dead_letters import decode_dead_letter
 from consumers.kafka.source import produce_values, read_from_start
-from consumers.runtime.config_file import DEFAULT_CONFIG
 from consumers.runtime.daemon import Daemon
-from pipeline.config import PipelineConfig
 
 __all__ = ["register", "run"]
 
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             broker.stop()
 
 
-def _demo_config(config: PipelineConfig, bootstrap: str, store_url: str) -> PipelineConfig:
+def _demo_config(config: ServiceConfig, bootstrap: str, store_url: str) -> ServiceConfig:
     kafka = replace(
         config.kafka,
         bootstrap_servers=bootstrap,
@@ -90,7 +90,7 @@ def _demo_config(config: PipelineConfig, bootstrap: str, store_url: str) -> Pipe
     return replace(config, kafka=kafka, opensearch=opensearch, metrics=metrics)
 
 
-async def _demo(config: PipelineConfig, *, keep_running: bool) -> int:
+async def _demo(config: ServiceConfig, *, keep_running: bool) -> int:
     """Produce, drain, report; Ctrl-C at any point stops the daemon first, then the servers."""
     interrupted = asyncio.Event()
     daemon: Daemon | None = None
@@ -136,7 +136,7 @@ async def _demo(config: PipelineConfig, *, keep_running: bool) -> int:
 
 
 async def _produce(
-    config: PipelineConfig, topic: str, values: list[bytes]
+    config: ServiceConfig, topic: str, values: list[bytes]
 ) -> dict[TopicPartition, int]:
     producer = AIOKafkaProducer(bootstrap_servers=config.kafka.bootstrap_servers, acks="all")
     await producer.start()
@@ -169,7 +169,7 @@ async def _until_committed(
     raise RuntimeError("the daemon did not drain in time")
 
 
-async def _report(daemon: Daemon, config: PipelineConfig, bad: int) -> None:
+async def _report(daemon: Daemon, config: ServiceConfig, bad: int) -> None:
     client = daemon.sink.client
     rows = await client.cat.indices(index="cwl-*", format="json")
     print("indices:")
@@ -209,7 +209,7 @@ async def _report(daemon: Daemon, config: PipelineConfig, bad: int) -> None:
                 print(f"  {sample.name}{{{labels}}} {sample.value:g}".replace("{}", ""))
 
 
-async def _dead_letters(config: PipelineConfig, count: int) -> list[Any]:
+async def _dead_letters(config: ServiceConfig, count: int) -> list[Any]:
     records = await read_from_start(
         config.kafka.bootstrap_servers, config.kafka.dead_letter_topic, count
     )

@@ -23,6 +23,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 
 from consumers.cli.common import load
+from consumers.config.service import ServiceConfig
 from consumers.opensearch.sink import OpenSearchSink, encode_document, make_client
 from consumers.prometheus.export import DerivedMetricsExporter, exporter_for
 from consumers.runtime.errors import describe
@@ -30,7 +31,6 @@ from consumers.runtime.protocols import Record
 from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.startup import StartupError, until_up
 from consumers.runtime.writes import write_all
-from pipeline.config import PipelineConfig
 from pipeline.documents import IndexAction
 from pipeline.process import Processor
 
@@ -99,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_process(args, config, target))
 
 
-async def _process(args: argparse.Namespace, config: PipelineConfig, target: str) -> int:
-    processor = Processor(config)
+async def _process(args: argparse.Namespace, config: ServiceConfig, target: str) -> int:
+    processor = Processor(config.core)
     exporter = exporter_for(config)
     tally = _Tally()
     sink = None

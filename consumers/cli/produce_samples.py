@@ -21,9 +21,9 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumers.cli import arguments
 from consumers.cli.common import EXIT_CONFIG, load
+from consumers.config.file import DEFAULT_CONFIG
 from consumers.devtools.sample_data import sample_payloads, write_sample_files
 from consumers.kafka.source import make_producer, produce_values
-from consumers.runtime.config_file import DEFAULT_CONFIG
 from consumers.runtime.errors import describe
 from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.startup import StartupError, until_up

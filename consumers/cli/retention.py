@@ -17,9 +17,9 @@ from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 from opensearchpy.exceptions import TransportError
 
 from consumers.cli.common import EXIT_CONFIG, bad_config, load
+from consumers.config.file import DEFAULT_CONFIG
 from consumers.opensearch.retention import RetentionManager
 from consumers.opensearch.sink import make_client
-from consumers.runtime.config_file import DEFAULT_CONFIG
 from pipeline.errors import ConfigError
 
 __all__ = ["register", "run"]

@@ -20,9 +20,9 @@ from typing import Any
 
 from consumers.cli import arguments
 from consumers.cli.common import EXIT_CONFIG, bad_config, load
-from consumers.runtime.config_file import DEFAULT_CONFIG
+from consumers.config.file import DEFAULT_CONFIG
+from consumers.config.service import ServiceConfig
 from consumers.runtime.daemon import Daemon, StartupError, build_daemon, serve
-from pipeline.config import PipelineConfig
 from pipeline.errors import ConfigError
 
 __all__ = ["build_daemon", "register", "run", "serve"]  # the last two re-exported
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     return _run_loop(config)
 
 
-def _run_loop(config: PipelineConfig) -> int:
+def _run_loop(config: ServiceConfig) -> int:
     runner: Callable[[Coroutine[Any, Any, int]], int] = asyncio.run
     try:
         import uvloop

@@ -17,12 +17,12 @@ from typing import Any
 
 from consumers.cli import arguments, logs
 from consumers.cli.common import EXIT_CONFIG, load
+from consumers.config.file import DEFAULT_CONFIG
+from consumers.config.service import ServiceConfig
+from consumers.config.summary import summary
 from consumers.kafka.probe import check_kafka
 from consumers.opensearch.probe import check_opensearch
-from consumers.runtime.config_file import DEFAULT_CONFIG
 from consumers.runtime.reach import Check
-from pipeline.config import PipelineConfig
-from pipeline.config_summary import summary
 
 __all__ = ["connect", "register", "run"]
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(check.ok for check in checks) else EXIT_CONFIG
 
 
-async def connect(config: PipelineConfig, timeout_s: float) -> list[Check]:
+async def connect(config: ServiceConfig, timeout_s: float) -> list[Check]:
     """Every connection check; the clients' own error logs are quiet, each check says why."""
     with logs.quiet("aiokafka", "opensearch"):
         return [

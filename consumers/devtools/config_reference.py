@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.config_reference import render
+from consumers.config.reference import render
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 

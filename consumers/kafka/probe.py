@@ -6,9 +6,9 @@ import asyncio
 
 from aiokafka.errors import KafkaError
 
+from consumers.config.connections import KafkaConfig
 from consumers.kafka.source import make_consumer
 from consumers.runtime.reach import Check, tcp_reach
-from pipeline.connection_config import KafkaConfig
 
 __all__ = ["check_kafka"]
 

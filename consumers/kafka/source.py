@@ -23,9 +23,9 @@ from aiokafka import (
 )
 from aiokafka.errors import KafkaError
 
+from consumers.config.connections import KafkaConfig
 from consumers.runtime.errors import describe
 from consumers.runtime.protocols import Partition, Record
-from pipeline.connection_config import KafkaConfig
 
 __all__ = [
     "KafkaSource",

@@ -8,10 +8,10 @@ from dataclasses import replace
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 from opensearchpy.exceptions import TransportError
 
+from consumers.config.connections import OpenSearchConfig
+from consumers.config.summary import mask_url
 from consumers.opensearch.sink import make_client
 from consumers.runtime.reach import Check
-from pipeline.config_summary import mask_url
-from pipeline.connection_config import OpenSearchConfig
 
 __all__ = ["check_opensearch"]
 

@@ -21,7 +21,12 @@ from typing import Any
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError, TransportError
 
-from pipeline.retention_plan import PolicySpec, expired_indices, policy_body, policy_specs
+from consumers.opensearch.retention_plan import (
+    PolicySpec,
+    expired_indices,
+    policy_body,
+    policy_specs,
+)
 from pipeline.routing import Route
 
 __all__ = ["RetentionManager", "RetentionPlan"]

@@ -21,11 +21,11 @@ from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 from opensearchpy.exceptions import NotFoundError, TransportError
 
+from consumers.config.connections import OpenSearchConfig
+from consumers.opensearch.templates import TEMPLATE_VERSION, index_template, template_name
 from consumers.runtime.errors import describe
 from consumers.runtime.protocols import Document, Record, Refusal, WriteResult
-from pipeline.connection_config import OpenSearchConfig
 from pipeline.documents import IndexAction
-from pipeline.index_templates import TEMPLATE_VERSION, index_template, template_name
 
 __all__ = [
     "MAX_ID_BYTES",

@@ -16,7 +16,7 @@ sanitise to one label (``a-b`` and ``a_b``) keep their own series: the first
 seen gets ``a_b``, the next ``a_b_2`` (keys of one sample are taken in sorted
 order, so the same samples always give the same labels, and a key keeps its
 label for the life of the process). Derived names never enter the daemon's
-``cwlpipe_`` namespace (see :mod:`pipeline.prometheus_names`).
+``cwlpipe_`` namespace (see :mod:`consumers.prometheus.names`).
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from pipeline.config import PipelineConfig
+from consumers.config.service import ServiceConfig
+from consumers.prometheus.names import label_name, metric_name, unique_label
 from pipeline.derived_metrics import DerivedMetrics
 from pipeline.invocations import LAMBDA_METRICS, InvocationSample
 from pipeline.metric_sample import MetricSample, prometheus_unit
-from pipeline.prometheus_names import label_name, metric_name, unique_label
 
 __all__ = ["LAMBDA_PREFIX", "DerivedMetricsExporter", "exporter_for"]
 
@@ -209,8 +209,8 @@ class DerivedMetricsExporter(Collector):
         yield invalid
 
 
-def exporter_for(config: PipelineConfig) -> DerivedMetricsExporter:
-    filters = [*config.metric_filters]
+def exporter_for(config: ServiceConfig) -> DerivedMetricsExporter:
+    filters = [*config.core.metric_filters]
     for route in config.router().all_routes:
         filters += route.metric_filters
     buckets = {

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
 
+from consumers.config.service import ServiceConfig
 from consumers.kafka.dead_letters import KafkaDeadLetters
 from consumers.kafka.source import KafkaSource, make_consumer, make_producer
 from consumers.opensearch.retention import RetentionManager, RetentionPlan
@@ -33,7 +34,6 @@ from consumers.runtime.errors import describe
 from consumers.runtime.protocols import Pipeline
 from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.startup import StartupError, until_up
-from pipeline.config import PipelineConfig
 from pipeline.errors import ConfigError
 from pipeline.process import Processor
 
@@ -48,7 +48,7 @@ CLOSE_STEP_S = 5.0
 class Daemon:
     """One consumer-group member: the source, the pipelines, the dead letters, the endpoints."""
 
-    def __init__(self, config: PipelineConfig, *, metrics_port: int | None = None) -> None:
+    def __init__(self, config: ServiceConfig, *, metrics_port: int | None = None) -> None:
         if config.opensearch.url is None:
             raise ConfigError(
                 "cwlpipe run needs an OpenSearch URL", file=config.file, key="opensearch.url"
@@ -68,7 +68,7 @@ class Daemon:
         self.producer: AIOKafkaProducer = make_producer(config.kafka)
         self.source = self._new_source()
         self.pipelines = [
-            Pipeline("logs", config.kafka.input_topics, Processor(config), self.sink),
+            Pipeline("logs", config.kafka.input_topics, Processor(config.core), self.sink),
         ]
         self.loop = BatchLoop(
             self.source,
@@ -280,7 +280,7 @@ class Daemon:
         await self.stop()
 
 
-def build_daemon(config: PipelineConfig, metrics_port: int | None = None) -> Daemon:
+def build_daemon(config: ServiceConfig, metrics_port: int | None = None) -> Daemon:
     return Daemon(config, metrics_port=metrics_port)
 
 

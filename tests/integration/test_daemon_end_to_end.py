@@ -13,11 +13,11 @@ import pytest
 from opensearchpy import AsyncOpenSearch
 
 from consumers.cli.run import build_daemon, serve
+from consumers.config.service import ServiceConfig, parse_config
 from consumers.devtools.local_servers import free_port
 from consumers.devtools.sample_data import sample_payloads
 from consumers.kafka.dead_letters import decode_dead_letter
 from consumers.runtime.daemon import Daemon
-from pipeline.config import PipelineConfig, parse_config
 from pipeline.process import Processor
 from tests.integration.kafka_helpers import (
     committed,
@@ -65,13 +65,13 @@ shutdown_deadline_s: 20
 """
 
 
-def config_for(bootstrap: str, store: str, topic: str, dlq: str, group: str) -> PipelineConfig:
+def config_for(bootstrap: str, store: str, topic: str, dlq: str, group: str) -> ServiceConfig:
     return parse_config(config_text(bootstrap, store, topic, dlq, group), "test.yaml")
 
 
-def expected_from_core(config: PipelineConfig, values: list[bytes]) -> dict[str, Any]:
+def expected_from_core(config: ServiceConfig, values: list[bytes]) -> dict[str, Any]:
     """What the pure core says these payloads yield: the shell must deliver exactly that."""
-    processor = Processor(config)
+    processor = Processor(config.core)
     ids: set[str] = set()
     dead: list[str] = []
     filtered = actions = 0

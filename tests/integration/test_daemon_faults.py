@@ -111,7 +111,7 @@ async def test_documents_the_store_refuses_go_to_the_dead_letters_with_its_reaso
     config = config_for(kafka_bootstrap, osmem_url, topic, dlq, group)
     values = good_values()
     processor_actions = [
-        action for value in values for action in Processor(config).process(value).actions
+        action for value in values for action in Processor(config.core).process(value).actions
     ]
     days = sorted({action.index for action in processor_actions})
     blocked = days[-1]  # today's index is read-only: every document for it is refused (403)

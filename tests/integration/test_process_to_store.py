@@ -9,7 +9,7 @@ import pytest
 from opensearchpy import AsyncOpenSearch
 
 from consumers.cli import main
-from pipeline.config import parse_config
+from consumers.config.service import parse_config
 from pipeline.process import Processor
 
 pytestmark = pytest.mark.integration

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 
+from consumers.config.service import parse_config
 from consumers.devtools.local_servers import free_port
 from consumers.prometheus.export import DerivedMetricsExporter, exporter_for
-from pipeline.config import parse_config
 from pipeline.derived_metrics import MetricsDeriver
 from pipeline.payload import decode
 from tests.payloads import data_message
@@ -64,7 +64,7 @@ def wait_for(condition: Callable[[], Any], what: str, process: subprocess.Popen[
 @pytest.fixture(scope="module")
 def exporter_url() -> Iterator[tuple[str, DerivedMetricsExporter]]:
     config = parse_config(CONFIG)
-    deriver = MetricsDeriver(config)
+    deriver = MetricsDeriver(config.core)
     exporter = exporter_for(config)
     (batch,) = decode(data_message(MESSAGES))
     derived = deriver.derive(batch)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from opensearchpy import AsyncOpenSearch
 
+from consumers.config.service import parse_config
 from consumers.opensearch.retention import RetentionManager
-from pipeline.config import parse_config
 
 pytestmark = pytest.mark.integration
 

@@ -22,10 +22,10 @@ import pytest
 from opensearchpy import AsyncOpenSearch
 
 from consumers.cli.run import build_daemon, serve
+from consumers.config.service import parse_config
 from consumers.devtools.local_servers import LocalBroker, free_port
 from consumers.kafka.dead_letters import decode_dead_letter
 from consumers.opensearch.sink import MAX_ID_BYTES
-from pipeline.config import parse_config
 from pipeline.documents import day_index
 from tests.integration.fault_proxy import FaultProxy
 from tests.integration.kafka_helpers import (

@@ -9,19 +9,19 @@ from collections.abc import Sequence
 import orjson
 import pytest
 
+from consumers.config.service import ServiceConfig
 from consumers.prometheus.export import exporter_for
 from consumers.prometheus.health import HealthMetrics
 from consumers.runtime.batch_loop import BatchLoop
 from consumers.runtime.protocols import Partition, Pipeline, Record
 from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.testing import MemoryDeadLetters, MemorySource, ScriptedSink, SinkStep
-from pipeline.config import PipelineConfig
 from pipeline.process import Outcome, Processor
 from tests.payloads import data_message
 
 TOPIC = "cwl-logs"
 P0, P1 = Partition(TOPIC, 0), Partition(TOPIC, 1)
-CONFIG = PipelineConfig()
+CONFIG = ServiceConfig()
 
 
 def record(partition: int, offset: int, value: bytes) -> Record:
@@ -59,7 +59,7 @@ class Harness:
         self.dead_letters = MemoryDeadLetters()
         self.metrics = HealthMetrics(exporter_for(CONFIG))
         self.stop = StopSignal()
-        core = processor or Processor(CONFIG)
+        core = processor or Processor(CONFIG.core)
         self.loop = BatchLoop(
             self.source,
             [Pipeline("logs", (TOPIC,), core, self.sink)],  # type: ignore[arg-type]
@@ -81,7 +81,7 @@ class Harness:
 
 
 def expected_ids(records: Sequence[Record]) -> set[str]:
-    processor = Processor(CONFIG)
+    processor = Processor(CONFIG.core)
     return {a.id for r in records for a in processor.process(r.value).actions}
 
 
@@ -112,7 +112,7 @@ class Exploding:
     def process(self, value: bytes | None) -> Outcome:
         if value == b"boom":
             raise ZeroDivisionError("a bug in the core")
-        return Processor(CONFIG).process(value)
+        return Processor(CONFIG.core).process(value)
 
 
 async def test_an_exception_in_the_core_is_that_records_dead_letter_not_an_exit() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from consumers.cli import demo, main
-from consumers.runtime.config_file import load_config
+from consumers.config.file import load_config
 from pipeline.errors import ConfigError
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from consumers.cli import main
+from consumers.config.connections import KafkaConfig
+from consumers.config.service import parse_config
+from consumers.config.summary import mask_url, summary
 from consumers.kafka import probe
 from consumers.runtime.reach import split_address
-from pipeline.config import parse_config
-from pipeline.config_summary import mask_url, summary
-from pipeline.connection_config import KafkaConfig
 
 CLOSED = "127.0.0.1:1"  # nothing listens on tcpmux: refused at once, no network involved
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
-from pipeline.config import PipelineConfig, parse_config
+from consumers.config.file import DEFAULT_CONFIG, load_config
+from consumers.config.service import ServiceConfig, parse_config
 from pipeline.errors import ConfigError
 from pipeline.invocations import LambdaPrices
 from tests.conftest import PROJECT_ROOT
@@ -17,23 +17,23 @@ EXAMPLES = PROJECT_ROOT / "configs" / "examples"
 
 def test_default_config_file_matches_the_built_in_defaults() -> None:
     loaded = load_config(DEFAULT_CONFIG)
-    defaults = PipelineConfig()
+    defaults = ServiceConfig()
     assert loaded.metrics == defaults.metrics
-    assert loaded.lambda_ == defaults.lambda_
-    assert loaded.metric_filters == ()
+    assert loaded.core.lambda_ == defaults.core.lambda_
+    assert loaded.core.metric_filters == ()
 
 
 def test_example_metric_filters_load_in_both_shapes() -> None:
     config = load_config(EXAMPLES / "metric-filters.yaml")
-    names = [f.name for f in config.metric_filters]
+    names = [f.name for f in config.core.metric_filters]
     assert names == ["api-5xx", "api-latency", "access-bytes", "errors"]
-    assert config.metric_filters[1].definition.histogram_buckets is not None
-    assert config.metric_filters[2].definition.dimensions == (("Status", "$status_code"),)
-    assert config.aws_region == "eu-west-1"
+    assert config.core.metric_filters[1].definition.histogram_buckets is not None
+    assert config.core.metric_filters[2].definition.dimensions == (("Status", "$status_code"),)
+    assert config.core.aws_region == "eu-west-1"
 
 
 def test_empty_file_is_the_defaults() -> None:
-    assert parse_config("", "empty.yaml").metric_filters == ()
+    assert parse_config("", "empty.yaml").core.metric_filters == ()
 
 
 def test_prices_and_architectures() -> None:
@@ -44,8 +44,10 @@ lambda:
   architectures: {"*-arm": arm64}
 """
     )
-    assert config.lambda_.prices == LambdaPrices(x86_64_gb_second_usd=0.00002, as_of="2026-01-01")
-    assert config.lambda_.architectures == (("*-arm", "arm64"),)
+    assert config.core.lambda_.prices == LambdaPrices(
+        x86_64_gb_second_usd=0.00002, as_of="2026-01-01"
+    )
+    assert config.core.lambda_.architectures == (("*-arm", "arm64"),)
 
 
 @pytest.mark.parametrize(

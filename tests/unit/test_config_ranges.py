@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import parse_config
+from consumers.config.service import parse_config
 from pipeline.config_values import PORT, SECONDS, Bounds
 from pipeline.errors import ConfigError
 

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from consumers.config.connections import ENVIRONMENT_OVERRIDES
+from consumers.config.file import DEFAULT_CONFIG, load_config
+from consumers.config.reference import KEYS, Key, render
+from consumers.config.service import parse_config, service_config
 from consumers.devtools.config_reference import REFERENCE
-from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
-from pipeline.config import config_from_mapping, parse_config
-from pipeline.config_reference import KEYS, Key, render
+from pipeline.config import CORE_SECTIONS
 from pipeline.config_values import Section
-from pipeline.connection_config import ENVIRONMENT_OVERRIDES
 from pipeline.errors import ConfigError
 
 #: one of everything, so every parser runs its ``only`` check
@@ -76,6 +77,8 @@ def test_every_environment_override_is_documented() -> None:
 @pytest.mark.parametrize("key", NUMERIC, ids=lambda key: key.path)
 def test_documented_defaults_are_the_model_defaults(key: Key) -> None:
     value: Any = parse_config(EVERYTHING)
+    if key.path.split(".")[0] in CORE_SECTIONS:
+        value = value.core
     for name in key.path.split("."):
         value = getattr(value, "lambda_" if name == "lambda" else name)
     assert value == pytest.approx(float(key.default))
@@ -86,7 +89,7 @@ def test_below_the_documented_range_is_refused(key: Key) -> None:
     assert key.bounds is not None and key.bounds.low is not None
     below = key.bounds.low if key.bounds.low_open else key.bounds.low - 1
     with pytest.raises(ConfigError) as raised:
-        config_from_mapping(nested(key.path, below), "p.yaml")
+        service_config(nested(key.path, below), "p.yaml")
     assert raised.value.key == key.path
 
 
@@ -96,7 +99,7 @@ def test_below_the_documented_range_is_refused(key: Key) -> None:
 def test_above_the_documented_range_is_refused(key: Key) -> None:
     assert key.bounds is not None and key.bounds.high is not None
     with pytest.raises(ConfigError) as raised:
-        config_from_mapping(nested(key.path, key.bounds.high + 1), "p.yaml")
+        service_config(nested(key.path, key.bounds.high + 1), "p.yaml")
     assert raised.value.key == key.path
 
 
@@ -104,13 +107,13 @@ def test_above_the_documented_range_is_refused(key: Key) -> None:
 @pytest.mark.parametrize("value", [float("nan"), float("inf")], ids=["nan", "inf"])
 def test_non_finite_numbers_are_refused(key: Key, value: float) -> None:
     with pytest.raises(ConfigError) as raised:
-        config_from_mapping(nested(key.path, value), "p.yaml")
+        service_config(nested(key.path, value), "p.yaml")
     assert raised.value.key == key.path
 
 
 def test_the_shipped_config_says_the_default_routes_retention() -> None:
     shipped = DEFAULT_CONFIG.read_text(encoding="utf-8")
-    days = load_config(DEFAULT_CONFIG).default_route.retention_days
+    days = load_config(DEFAULT_CONFIG).core.default_route.retention_days
     assert f"# The route for every other log group. Its retention is {days} days" in shipped
     assert f"cwlpipe-retain-{days}d" in shipped
 

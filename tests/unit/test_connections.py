@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from consumers.config.service import parse_config
 from consumers.kafka.source import _security
 from consumers.opensearch.sink import make_client
-from pipeline.config import parse_config
 
 
 def test_kafka_sasl_ssl_options() -> None:

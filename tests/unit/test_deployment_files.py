@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from consumers.runtime.config_file import DEFAULT_CONFIG, load_config
+from consumers.config.file import DEFAULT_CONFIG, load_config
 from tests.conftest import PROJECT_ROOT
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"

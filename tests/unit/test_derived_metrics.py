@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from pipeline.config import parse_config
+from consumers.config.service import parse_config
 from pipeline.derived_metrics import DerivedMetrics, MetricsDeriver
 from pipeline.payload import decode
 from tests.payloads import ACCOUNT, data_message
@@ -50,7 +50,7 @@ MESSAGES = [
 
 
 def derive(messages: list[str], **where: str) -> DerivedMetrics:
-    deriver = MetricsDeriver(parse_config(CONFIG))
+    deriver = MetricsDeriver(parse_config(CONFIG).core)
     (batch,) = decode(data_message(messages, **where))
     return deriver.derive(batch)
 
@@ -74,7 +74,7 @@ def test_non_lambda_group_gets_no_invocation_metrics() -> None:
 
 
 def test_lambda_metrics_can_be_turned_off() -> None:
-    deriver = MetricsDeriver(parse_config("lambda: {enabled: false}"))
+    deriver = MetricsDeriver(parse_config("lambda: {enabled: false}").core)
     (batch,) = decode(data_message(MESSAGES))
     assert deriver.derive(batch).invocations == []
 

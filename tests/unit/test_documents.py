@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from pipeline.config import parse_config
+from consumers.config.service import parse_config
 from pipeline.documents import build_source, day_index, iso_timestamp, js_number
 from pipeline.lambda_platform import parse_report
 from pipeline.process import Processor
@@ -27,7 +27,7 @@ def bulk_pairs(ndjson: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
 
 
 def test_every_blueprint_case_gives_the_blueprint_documents(shared: Path) -> None:
-    processor = Processor(parse_config("default_route: {retention_days: 30}"))
+    processor = Processor(parse_config("default_route: {retention_days: 30}").core)
     cases = blueprint_cases(shared)
     assert len(cases) == 4
     for case in cases:

@@ -11,15 +11,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from consumers.prometheus.export import DerivedMetricsExporter
 from consumers.prometheus.health import HealthMetrics
-from pipeline.invocations import LAMBDA_METRICS, InvocationSample
-from pipeline.metric_sample import MetricSample
-from pipeline.prometheus_names import (
+from consumers.prometheus.names import (
     RESERVED_PREFIX,
     label_name,
     metric_name,
     snake_case,
     unique_label,
 )
+from pipeline.invocations import LAMBDA_METRICS, InvocationSample
+from pipeline.metric_sample import MetricSample
 
 
 def scrape(

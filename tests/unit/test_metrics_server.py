@@ -7,8 +7,8 @@ import asyncio
 import aiohttp
 from prometheus_client import CollectorRegistry, Counter
 
+from consumers.config.service import MetricsConfig
 from consumers.prometheus.server import MetricsServer
-from pipeline.config import MetricsConfig
 
 
 async def test_metrics_health_and_readiness_answer() -> None:

@@ -8,11 +8,11 @@ import pytest
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 
+from consumers.config.connections import OpenSearchConfig
 from consumers.opensearch.sink import MAX_ID_BYTES, OpenSearchSink, bulk_body, encode_document
 from consumers.runtime.protocols import Document, Record
 from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.writes import write_all
-from pipeline.connection_config import OpenSearchConfig
 from pipeline.documents import IndexAction
 from tests.unit.scripted_connection import ScriptedConnection
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import parse_config
+from consumers.config.service import parse_config
 from pipeline.errors import ConfigError
 from pipeline.process import Processor
 from tests.payloads import data_message
@@ -32,7 +32,7 @@ default_route: {index_prefix: other, retention_days: 7}
 
 @pytest.fixture
 def processor() -> Processor:
-    return Processor(parse_config(CONFIG))
+    return Processor(parse_config(CONFIG).core)
 
 
 def test_route_pattern_keeps_and_drops_but_metrics_see_everything(processor: Processor) -> None:

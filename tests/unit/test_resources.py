@@ -14,9 +14,9 @@ from pathlib import Path
 import fastavro
 import orjson
 
+from consumers.config.file import load_config
 from consumers.kafka.dead_letters import SCHEMA_FILE
 from consumers.resources import DEAD_LETTER_SCHEMA, DEFAULT_CONFIG
-from consumers.runtime.config_file import load_config
 from tests.conftest import PROJECT_ROOT
 
 RESOURCES = PROJECT_ROOT / "consumers" / "resources"
@@ -53,4 +53,4 @@ def test_a_config_resource_that_is_not_a_file_loads(tmp_path: Path) -> None:
     member = zipfile.Path(archive, "pipeline.yaml")
     loaded, packaged = load_config(member), load_config(DEFAULT_CONFIG)
     assert (loaded.kafka, loaded.metrics) == (packaged.kafka, packaged.metrics)
-    assert [r.name for r in loaded.routes] == [r.name for r in packaged.routes]
+    assert [r.name for r in loaded.core.routes] == [r.name for r in packaged.core.routes]

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from opensearchpy import AsyncOpenSearch
 
+from consumers.config.service import parse_config
 from consumers.opensearch.retention import RetentionManager
-from pipeline.config import parse_config
-from pipeline.retention_plan import expired_indices, policy_body, policy_specs
+from consumers.opensearch.retention_plan import expired_indices, policy_body, policy_specs
 from tests.unit.scripted_connection import ScriptedConnection
 
 ROUTES = (

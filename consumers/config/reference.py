@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from pipeline.config import DEFAULT_MAX_LABEL_SETS
-from pipeline.config_values import COUNT, NON_NEGATIVE, PORT, SECONDS, Bounds
-from pipeline.connection_config import (
+from consumers.config.connections import (
     BYTES,
     ENVIRONMENT_OVERRIDES,
     HEARTBEAT_INTERVAL_MS,
@@ -22,6 +20,8 @@ from pipeline.connection_config import (
     SESSION_TIMEOUT_MS,
     TOTAL_FIELDS_LIMIT,
 )
+from consumers.config.service import DEFAULT_MAX_LABEL_SETS
+from pipeline.config_values import COUNT, NON_NEGATIVE, PORT, SECONDS, Bounds
 from pipeline.routing import RETENTION_DAYS
 
 __all__ = ["KEYS", "Key", "render"]
@@ -156,7 +156,7 @@ def render() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "Generated from `pipeline/config_reference.py` by",
+        "Generated from `consumers/config/reference.py` by",
         "`python -m consumers.devtools.config_reference`; do not edit by hand.",
         "A mistake stops start-up with `file: key.path: reason` (exit 2);",
         "`cwlpipe validate` checks a file. Numbers must be finite.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from pipeline.config import PipelineConfig
+from consumers.config.service import ServiceConfig
 from pipeline.routing import Route
 
 __all__ = ["mask_url", "summary"]
@@ -19,14 +19,15 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
-def summary(config: PipelineConfig) -> list[str]:
+def summary(config: ServiceConfig) -> list[str]:
     routes = config.router().all_routes
     kafka, store = config.kafka, config.opensearch
     own_filters = sum(len(route.metric_filters) for route in routes)
     lines = [f"config: {config.file or '(built-in defaults)'}", f"routes: {len(routes)}"]
     lines += [f"  {_route(route)}" for route in routes]
     lines.append(
-        f"metric filters: {len(config.metric_filters)} for every route, {own_filters} on routes"
+        f"metric filters: {len(config.core.metric_filters)} for every route, "
+        f"{own_filters} on routes"
     )
     lines.append(
         f"kafka: {kafka.bootstrap_servers} ({kafka.security_protocol}), "
@@ -49,7 +50,7 @@ def _route(route: Route) -> str:
     )
 
 
-def _store(config: PipelineConfig) -> str:
+def _store(config: ServiceConfig) -> str:
     store = config.opensearch
     if store.url is None:
         return "none (cwlpipe process writes bulk NDJSON; cwlpipe run needs opensearch.url)"

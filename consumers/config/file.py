@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from consumers.config.service import ServiceConfig, parse_config, service_config
 from consumers.resources import DEFAULT_CONFIG
-from pipeline.config import PipelineConfig, parse_config
 from pipeline.errors import ConfigError
 
 __all__ = ["DEFAULT_CONFIG", "check_files", "load_config"]
@@ -21,13 +21,13 @@ __all__ = ["DEFAULT_CONFIG", "check_files", "load_config"]
 
 def load_config(
     path: str | os.PathLike[str] | Traversable | None, env: Mapping[str, str] | None = None
-) -> PipelineConfig:
+) -> ServiceConfig:
     """The validated config in ``path`` (``env`` overrides applied); no path: built-in defaults.
 
     ``path`` may be a package resource (``DEFAULT_CONFIG``), which is not always a file.
     """
     if path is None:
-        return PipelineConfig()
+        return service_config({}, "(built-in defaults)", env)
     source = Path(path) if isinstance(path, str | os.PathLike) else path
     try:
         text = source.read_text(encoding="utf-8")
@@ -40,7 +40,7 @@ def load_config(
     return config
 
 
-def check_files(config: PipelineConfig) -> None:
+def check_files(config: ServiceConfig) -> None:
     """Every file the config names exists and can be read (relative paths: from the cwd)."""
     for key, name in _named_files(config):
         if not os.path.isfile(name):
@@ -53,7 +53,7 @@ def check_files(config: PipelineConfig) -> None:
             raise ConfigError(reason, file=config.file, key=key) from error
 
 
-def _named_files(config: PipelineConfig) -> Iterator[tuple[str, str]]:
+def _named_files(config: ServiceConfig) -> Iterator[tuple[str, str]]:
     kafka, opensearch = config.kafka, config.opensearch
     for key, name in (
         ("kafka.ssl_cafile", kafka.ssl_cafile),
