@@ -149,13 +149,8 @@ async def test_poison_overlong_and_huge_refused_records_are_dead_letters_and_the
 def daemon_config(tmp_path: Path, bootstrap: str, store: str, deadline_s: float) -> dict[str, Any]:
     names = {"topic": unique("logs"), "dlq": unique("dlq"), "group": unique("group")}
     port = free_port()
-    text = (
-        config_text(bootstrap, store, **names)
-        .replace(
-            "metrics: {port: 0, address: 127.0.0.1}",
-            f"metrics: {{port: {port}, address: 127.0.0.1}}",
-        )
-        .replace("shutdown_deadline_s: 20", f"shutdown_deadline_s: {deadline_s}")
+    text = config_text(bootstrap, store, **names, metrics_port=port).replace(
+        "shutdown_deadline_s: 20", f"shutdown_deadline_s: {deadline_s}"
     )
     path = tmp_path / "pipeline.yaml"
     path.write_text(text)
