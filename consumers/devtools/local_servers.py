@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LocalBroker", "free_port", "local_store", "tansu_binary"]
+__all__ = ["LocalBroker", "free_port", "free_ports", "local_store", "tansu_binary"]
 
 
 def free_port() -> int:
@@ -27,6 +27,23 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def free_ports(count: int, attempts: int = 50) -> int:
+    """The first of ``count`` consecutive free loopback ports (``run --workers`` takes port+i)."""
+    for _ in range(attempts):
+        first = free_port()
+        if first + count - 1 > 65535:
+            continue
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(first, first + count):
+                    probe = held.enter_context(socket.socket())
+                    probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 def tansu_binary() -> Path | None:

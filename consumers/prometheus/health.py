@@ -92,6 +92,12 @@ class HealthMetrics:
             "Offset commits that failed (the records are read again)",
             registry=r,
         )
+        self.handed_over = Counter(
+            "cwlpipe_events_handed_over",
+            "Documents not written because their partition was revoked mid-write;"
+            " the new owner reads and writes them",
+            registry=r,
+        )
         self.abandoned_batches = Counter(
             "cwlpipe_abandoned_batches",
             "Batches given up unfinished (stop deadline), to be read again",

@@ -16,7 +16,9 @@ Kafka and OpenSearch and on the in-package doubles. What it guarantees:
   deadline the batch is abandoned (rewound, nothing committed).
 - Accounting: the counters of a batch are added when it is finished, so
   ``records_in == processed + dead_lettered(decode, process) + control`` and
-  ``events_in == indexed + filtered_out + dead_lettered(index)`` hold exactly.
+  ``events_in == indexed + filtered_out + dead_lettered(index) + handed_over``
+  hold exactly (``handed_over``: documents of a partition revoked while its
+  write was retried, left to the partition's new owner; 0 without rebalances).
 """
 
 from __future__ import annotations
@@ -232,6 +234,7 @@ class BatchLoop:
                 # documents of partitions taken away meanwhile are the new owner's to write
                 assigned = self.source.assignment
                 pending = [d for d in result_retry if d.origin.where in assigned]
+                self._handed_over(len(result_retry) - len(pending))
                 if not pending:
                     break
                 delay = self.policy.delay(attempt)
@@ -250,7 +253,15 @@ class BatchLoop:
         finally:
             self._pause(False)
         assigned = self.source.assignment
-        return acknowledged, [r for r in refused if r.document.origin.where in assigned]
+        kept = [r for r in refused if r.document.origin.where in assigned]
+        self._handed_over(len(refused) - len(kept))
+        return acknowledged, kept
+
+    def _handed_over(self, documents: int) -> None:
+        """Documents of partitions revoked meanwhile: their new owner writes them."""
+        if documents:
+            self.metrics.handed_over.inc(documents)
+            log.info("%d documents of revoked partitions left to their new owner", documents)
 
     source_paused = False
 

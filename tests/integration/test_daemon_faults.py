@@ -34,8 +34,9 @@ def good_values(copies: int = 1) -> list[bytes]:
     return values
 
 
-async def test_store_down_pauses_retries_and_resumes_without_loss(
-    kafka_bootstrap: str, osmem_url: str
+@pytest.mark.parametrize("status", [503, 429])
+async def test_store_down_or_throttling_pauses_retries_and_resumes_without_loss(
+    kafka_bootstrap: str, osmem_url: str, status: int
 ) -> None:
     topic, dlq, group = unique("logs"), unique("dlq"), unique("group")
     await create_topics(kafka_bootstrap, {topic: 2, dlq: 1})
@@ -46,7 +47,7 @@ async def test_store_down_pauses_retries_and_resumes_without_loss(
         values = good_values()
         expected = expected_from_core(config, values)
         daemon = build_daemon(config)
-        proxy.failing_status = 503
+        proxy.failing_status = status
         ends = await produce(kafka_bootstrap, topic, values, partitions=2)
         task = asyncio.create_task(serve(daemon))
 
@@ -67,7 +68,7 @@ async def test_store_down_pauses_retries_and_resumes_without_loss(
         assert await asyncio.wait_for(task, 30) == 0
         assert await all_ids(osmem_url) == expected["ids"]
         metrics = _samples(daemon)
-        assert metrics['cwlpipe_throttles_total{reason="503"}'] >= refused_while_down
+        assert metrics[f'cwlpipe_throttles_total{{reason="{status}"}}'] >= refused_while_down
         assert metrics["cwlpipe_paused"] == 0
         assert metrics["cwlpipe_dead_letters_total"] == 0  # nothing given up on
     finally:

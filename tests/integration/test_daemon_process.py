@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 
+from consumers.devtools.local_servers import free_ports
 from consumers.devtools.sample_data import sample_payloads
 from tests.integration.kafka_helpers import committed, create_topics, eventually, produce, unique
 from tests.integration.test_daemon_end_to_end import (
@@ -49,7 +50,8 @@ async def setup(kafka_bootstrap: str, osmem_url: str, tmp_path: Path) -> dict[st
     names = {"topic": unique("logs"), "dlq": unique("dlq"), "group": unique("group")}
     await create_topics(kafka_bootstrap, {names["topic"]: 2, names["dlq"]: 1})
     config = tmp_path / "pipeline.yaml"
-    config.write_text(config_text(kafka_bootstrap, osmem_url, **names, batch=2))
+    port = free_ports(2)  # --workers 2 serves metrics on port and port + 1
+    config.write_text(config_text(kafka_bootstrap, osmem_url, **names, batch=2, metrics_port=port))
     core = config_for(kafka_bootstrap, osmem_url, names["topic"], names["dlq"], names["group"])
     return {**names, "config": config, "core": core, "log": tmp_path / "daemon.log"}
 

@@ -23,7 +23,7 @@ async def test_process_indexes_the_shared_samples(
         f'opensearch: {{url: "{osmem_url}"}}\ndefault_route: {{retention_days: 30}}\n'
     )
     files = sorted(p for p in (shared / "samples").iterdir() if p.suffix in (".gz", ".json"))
-    processor = Processor(parse_config(config.read_text()))
+    processor = Processor(parse_config(config.read_text()).core)
     expected: set[str] = set()
     for path in files:
         expected |= {action.id for action in processor.process(path.read_bytes()).actions}

@@ -52,7 +52,7 @@ MIB = 1024 * 1024
 
 
 def balanced(metrics: Counter[str]) -> bool:
-    """events_in == indexed + filtered_out + dead-lettered (index)."""
+    """events_in == indexed + filtered_out + dead-lettered (index) + handed over (rebalances)."""
     filtered = sum(
         v for k, v in metrics.items() if k.startswith("cwlpipe_events_filtered_out_total")
     )
@@ -60,6 +60,7 @@ def balanced(metrics: Counter[str]) -> bool:
         metrics["cwlpipe_events_indexed_total"]
         + filtered
         + metrics['cwlpipe_dead_letters_total{stage="index"}']
+        + metrics["cwlpipe_events_handed_over_total"]
     )
 
 
@@ -244,6 +245,7 @@ async def test_the_daemon_waits_out_a_broker_restart(osmem_url: str) -> None:
         daemon.request_stop()
         assert await asyncio.wait_for(task, 30) == 0
         assert await all_ids(osmem_url) >= expected_from_core(config, first)["ids"]
+        assert balanced(_samples(daemon))
     finally:
         broker.stop()
 
@@ -323,6 +325,7 @@ async def test_a_rebalance_during_slow_writes_loses_nothing_and_no_member_dies(
     finally:
         await proxy.stop()
     assert await all_ids(osmem_url) >= expected["ids"]
+    assert all(balanced(_samples(member)) for member in members)
 
 
 async def _any_bulk(proxy: FaultProxy, at_least: int = 1) -> bool:

@@ -171,6 +171,12 @@ async def test_documents_of_a_revoked_partition_are_not_retried_by_the_old_owner
     batch = await harness.source.fetch(0)
     assert await harness.loop.handle(batch)
     assert set(harness.sink.stored) == expected_ids([batch[0]])
+    # the books still balance: P1's two events are handed over, not lost
+    assert harness.value("cwlpipe_events_handed_over_total") == 2
+    assert harness.value("cwlpipe_events_in_total") == (
+        harness.value("cwlpipe_events_indexed_total")
+        + harness.value("cwlpipe_events_handed_over_total")
+    )
 
 
 async def test_a_failed_commit_is_counted_and_the_next_commit_catches_up() -> None:

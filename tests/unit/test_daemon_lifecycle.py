@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import replace
 
+import aiohttp
 import pytest
 
 from consumers.config.connections import KafkaConfig, OpenSearchConfig
@@ -83,7 +84,7 @@ async def test_a_metrics_port_in_use_stops_start_up_with_one_line() -> None:
         await first.stop()
 
 
-async def test_start_up_waits_for_kafka_and_a_stop_ends_the_wait() -> None:
+async def test_start_up_waits_for_kafka_answering_healthz_and_a_stop_ends_the_wait() -> None:
     lines = Lines("not reachable")
     logger = logging.getLogger("cwlpipe")
     logger.addHandler(lines)
@@ -93,6 +94,12 @@ async def test_start_up_waits_for_kafka_and_a_stop_ends_the_wait() -> None:
         seen = asyncio.create_task(lines.seen.wait())
         await asyncio.wait({starting, seen}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
         assert lines.seen.is_set(), starting.exception() if starting.done() else "no line"
+        base = f"http://127.0.0.1:{daemon.server.port}"
+        async with aiohttp.ClientSession() as session:  # alive while it waits, not ready
+            async with session.get(f"{base}/healthz") as answer:
+                assert answer.status == 200
+            async with session.get(f"{base}/readyz") as answer:
+                assert answer.status == 503
         daemon.request_stop()
         assert await asyncio.wait_for(starting, 10) is False
         assert not daemon.ready()
