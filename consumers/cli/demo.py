@@ -180,8 +180,8 @@ async def _report(daemon: Daemon, config: ServiceConfig, bad: int) -> None:
     indexed = int(daemon.metrics.registry.get_sample_value("cwlpipe_events_indexed_total") or 0)
     if indexed > stored:
         print(
-            f"  {stored} documents for {indexed} acknowledged writes "
-            f"({indexed - stored} redeliveries overwrote the same _id)"
+            f"  {stored} documents for {indexed} acknowledged writes: {indexed - stored} "
+            "carried an event id already stored and overwrote it (delivery is at least once)"
         )
     print("dead letters:")
     for letter in await _dead_letters(config, bad):

@@ -121,6 +121,7 @@ def local_store(timeout_s: float = 30.0) -> Iterator[str]:
         [resolve_binary(None), "--parent-pid", str(os.getpid()), "--no-ja"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # its goodbye line is noise in the demo's report
         text=True,
         start_new_session=True,
     )

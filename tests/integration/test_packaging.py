@@ -139,3 +139,10 @@ def test_demo_from_another_directory(installed: Installed) -> None:
     assert out.count("[decode]") == bad  # dead letters read back with the packaged schema
     index_lines = [line for line in out.splitlines() if line.strip().startswith("cwl-20")]
     assert index_lines and all(int(line.split()[1]) > 0 for line in index_lines)
+
+
+def test_validate_from_another_directory(installed: Installed) -> None:
+    done = installed.run("cwlpipe", "validate")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "config ok" in done.stdout
+    assert str(installed.venv) in done.stdout  # the packaged default config, not the checkout's
