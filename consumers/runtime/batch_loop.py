@@ -28,12 +28,12 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from consumers.kafka.dead_letters import DeadLetterRecord, now_ms
 from consumers.opensearch.sink import encode_document
 from consumers.prometheus.health import HealthMetrics
-from consumers.runtime.errors import DeliveryError, describe, is_retriable
+from consumers.runtime.errors import describe, is_retriable
 from consumers.runtime.protocols import (
     DeadLetters,
     Document,
@@ -104,6 +104,7 @@ class BatchLoop:
         self.totals = Totals()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cwlpipe-process")
         self._lag_labels: set[Partition] = set()
+        self.source_paused = False
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -263,8 +264,6 @@ class BatchLoop:
             self.metrics.handed_over.inc(documents)
             log.info("%d documents of revoked partitions left to their new owner", documents)
 
-    source_paused = False
-
     def _pause(self, paused: bool) -> None:
         if paused == self.source_paused:
             return
@@ -296,10 +295,7 @@ class BatchLoop:
                 await self.dead_letters.send(record)
             except Exception as error:
                 self.metrics.dead_letter_errors.inc()
-                retriable = (isinstance(error, DeliveryError) and error.retriable) or (
-                    not isinstance(error, DeliveryError) and is_retriable(error)
-                )
-                if not retriable and record.original:
+                if not is_retriable(error) and record.original:
                     log.error(
                         "dead letter refused for good (%s); sending it without its original",
                         describe(error),
@@ -386,8 +382,6 @@ def _record_dead_letter(record: Record, stage: str, reason: str) -> DeadLetterRe
 
 
 def _without_original(record: DeadLetterRecord, why: str) -> DeadLetterRecord:
-    from dataclasses import replace
-
     return replace(
         record,
         original=b"",
