@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from consumers.cli.common import load
 from consumers.config.service import ServiceConfig
+from consumers.config.summary import mask_url
 from consumers.opensearch.sink import OpenSearchSink, encode_document, make_client
 from consumers.prometheus.export import DerivedMetricsExporter, exporter_for
 from consumers.runtime.errors import describe
@@ -94,7 +95,17 @@ def run(args: argparse.Namespace) -> int:
         print("cwlpipe process: --documents opensearch needs opensearch.url", file=sys.stderr)
         return EXIT_USAGE
     if target == "stdout" and args.metrics_out == "-":
-        print("cwlpipe process: documents and metrics cannot both go to stdout", file=sys.stderr)
+        print(
+            "cwlpipe process: documents and metrics cannot both go to stdout "
+            "(add --documents none, or write the metrics to a file)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.metrics_out not in (None, "-") and not _writable(Path(args.metrics_out)):
+        print(
+            f"cwlpipe process: --metrics-out {args.metrics_out}: cannot write there",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     return asyncio.run(_process(args, config, target))
 
@@ -110,7 +121,7 @@ async def _process(args: argparse.Namespace, config: ServiceConfig, target: str)
         settings = config.opensearch
         try:
             await until_up(
-                f"OpenSearch ({settings.url})",
+                f"OpenSearch ({mask_url(settings.url or '')})",
                 lambda: sink.install_templates(prefixes),
                 policy=RetryPolicy(settings.initial_backoff_s, min(settings.max_backoff_s, 4.0)),
                 stop=StopSignal(),
@@ -154,9 +165,14 @@ async def _process(args: argparse.Namespace, config: ServiceConfig, target: str)
         if args.metrics_out == "-":
             sys.stdout.buffer.write(exposition)
         else:
-            Path(args.metrics_out).write_bytes(exposition)
+            try:
+                Path(args.metrics_out).write_bytes(exposition)
+            except OSError as error:
+                print(f"cwlpipe process: --metrics-out: {error.strerror}", file=sys.stderr)
+                return EXIT_REFUSED
     print(
-        f"cwlpipe process: {tally.files} files, {tally.refused} refused; {tally.batches} batches "
+        f"cwlpipe process: {tally.files} file{'' if tally.files == 1 else 's'}, "
+        f"{tally.refused} refused; {tally.batches} batches "
         f"({tally.control} control), {tally.events} events, {tally.filtered} filtered out, "
         f"{tally.documents} documents ({target}), {tally.rejected} rejected; "
         f"{tally.samples} metric samples, {tally.invocation_samples} Lambda samples, "
@@ -167,6 +183,14 @@ async def _process(args: argparse.Namespace, config: ServiceConfig, target: str)
     if dropped:
         print(f"cwlpipe process: label-set cap dropped samples: {dropped}", file=sys.stderr)
     return EXIT_REFUSED if tally.refused or tally.rejected else 0
+
+
+def _writable(path: Path) -> bool:
+    """Checked before any work: a run must not fail at its very end (documents already sent)."""
+    if path.exists():
+        return path.is_file() and os.access(path, os.W_OK)
+    parent = path.parent if str(path.parent) else Path(".")
+    return parent.is_dir() and os.access(parent, os.W_OK)
 
 
 def _size(name: str) -> int:

@@ -18,8 +18,10 @@ from opensearchpy.exceptions import TransportError
 
 from consumers.cli.common import EXIT_CONFIG, bad_config, load
 from consumers.config.file import DEFAULT_CONFIG
+from consumers.config.summary import mask_url
 from consumers.opensearch.retention import RetentionManager
 from consumers.opensearch.sink import make_client
+from consumers.runtime.errors import describe
 from pipeline.errors import ConfigError
 
 __all__ = ["register", "run"]
@@ -60,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         lines = asyncio.run(apply())
     except (StoreConnectionError, TransportError) as error:
-        print(f"cwlpipe retention: OpenSearch: {error}", file=sys.stderr)
+        where = mask_url(config.opensearch.url or "")
+        print(f"cwlpipe retention: OpenSearch ({where}): {describe(error)}", file=sys.stderr)
         return 1
     if args.dry_run:
         print("dry run, nothing was changed; the plan:")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -33,7 +33,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--pattern", required=True, help="the filter pattern")
     parser.add_argument(
         "--events-file",
-        type=argparse.FileType("r", encoding="utf-8"),
+        type=argparse.FileType("rb"),
         default=None,
         help="file with one event per line (default: standard input)",
     )
@@ -46,9 +46,10 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    source: TextIO = args.events_file or sys.stdin
+    source: BinaryIO = args.events_file or sys.stdin.buffer
+    name = args.events_file.name if args.events_file else "stdin"
     try:
-        messages = list(_read_events(source, jsonl=args.jsonl))
+        messages = list(_read_events(source, jsonl=args.jsonl, name=name))
     except ValueError as exc:
         print(f"cwlpipe test-pattern: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -62,9 +63,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_events(source: TextIO, *, jsonl: bool) -> Iterator[str]:
-    """Events in order; blank lines are skipped, as CloudWatch has no empty events."""
-    for number, line in enumerate(source, start=1):
+def _read_events(source: BinaryIO, *, jsonl: bool, name: str = "stdin") -> Iterator[str]:
+    """Events in order; blank lines are skipped, as CloudWatch has no empty events.
+
+    Lines are decoded here, strictly: CloudWatch events are UTF-8, and a byte
+    that is not is reported with where it is rather than carried along.
+    """
+    for number, raw in enumerate(source, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{name}: line {number}: not UTF-8 text (byte 0x{raw[exc.start]:02x} "
+                f"at column {exc.start + 1})"
+            ) from None
         text = line.rstrip("\r\n")
         if not jsonl:
             if text:

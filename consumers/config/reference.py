@@ -126,8 +126,13 @@ KEYS: tuple[Key, ...] = (
         TOTAL_FIELDS_LIMIT,
     ),
     Key("metrics", "mapping", "{}", "the HTTP endpoint and the label-set cap"),
-    Key("metrics.address", "string", "0.0.0.0", "/metrics, /healthz, /readyz listen here"),
-    Key("metrics.port", "integer", "9108", "0: any free port", PORT),
+    Key(
+        "metrics.address",
+        "string",
+        "127.0.0.1",
+        "/metrics, /healthz, /readyz listen here (0.0.0.0: every interface)",
+    ),
+    Key("metrics.port", "integer", "9108", "--workers N uses port .. port+N-1", PORT),
     Key(
         "metrics.max_label_sets",
         "integer",

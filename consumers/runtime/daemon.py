@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaProducer
 
 from consumers.config.service import ServiceConfig
+from consumers.config.summary import mask_url
 from consumers.kafka.dead_letters import KafkaDeadLetters
 from consumers.kafka.source import KafkaSource, make_consumer, make_producer
 from consumers.opensearch.retention import RetentionManager, RetentionPlan
@@ -136,7 +137,7 @@ class Daemon:
         if not await self._until_up(f"Kafka ({brokers}) consumer group", self._start_source):
             return False
         plan = await self._until_up(
-            f"OpenSearch ({_masked(self.config.opensearch.url or '')})", self._bootstrap_store
+            f"OpenSearch ({mask_url(self.config.opensearch.url or '')})", self._bootstrap_store
         )
         if plan is None:
             return False
@@ -192,7 +193,7 @@ class Daemon:
             kafka.group_id,
             kafka.dead_letter_topic,
         )
-        log.info("store %s, routes %s", _masked(store.url or ""), routes)
+        log.info("store %s, routes %s", mask_url(store.url or ""), routes)
         log.info("metrics %s", self.server.url)
 
     # -- run ---------------------------------------------------------------------------------
@@ -290,12 +291,3 @@ async def serve(daemon: Daemon, *, until_idle: float | None = None) -> int:
         if not await daemon.start():
             return 0  # asked to stop before the broker or the store ever answered
         return await daemon.run(until_idle=until_idle)
-
-
-def _masked(url: str) -> str:
-    """A URL without its password (``user:***@host``)."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return url
-    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"

@@ -53,13 +53,24 @@ def is_retriable(error: BaseException) -> bool:
     return isinstance(error, OSError | asyncio.TimeoutError)
 
 
+def _connection_failure(error: StoreConnectionError) -> str:
+    """``cannot connect to host:port: Connection refused`` rather than aiohttp's repr."""
+    cause = error.info if isinstance(error.info, BaseException) else None
+    host, port = getattr(cause, "host", None), getattr(cause, "port", None)
+    os_error = getattr(cause, "os_error", None)
+    if host and port and isinstance(os_error, OSError):
+        return f"cannot connect to {host}:{port}: {os_error.strerror or os_error}"
+    if isinstance(cause, asyncio.TimeoutError) or "Timeout" in type(error).__name__:
+        return "timed out"
+    return f"connection failed: {cause or error.error}"
+
+
 def describe(error: BaseException) -> str:
     """One line for the log: the type and the message, never a traceback."""
     if isinstance(error, TransportError) and isinstance(error.status_code, int):
         return f"HTTP {error.status_code}: {error.error}"
     if isinstance(error, StoreConnectionError):
-        cause = error.info if isinstance(error.info, BaseException) else error.error
-        return f"connection failed: {cause}"
+        return _connection_failure(error)
     if isinstance(error, KafkaConnectionError) and "bootstrap" in str(error):
         return "no broker answered"  # aiokafka lists resolved address tuples here
     name = type(error).__name__

@@ -19,7 +19,9 @@ APACHE = '127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /apache_pb.gif HTT
 def run(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], stdin: str, *args: str
 ) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    monkeypatch.setattr(
+        sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode()), encoding="utf-8")
+    )
     code = main(["test-pattern", *args])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
@@ -119,3 +121,13 @@ def test_console_script_is_installed_and_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert [m["eventNumber"] for m in orjson.loads(result.stdout)["matches"]] == [1]
+
+
+def test_stdin_that_is_not_utf8_is_refused_with_where(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"ok\ncaf\xe9 ERROR\n")))
+    assert main(["test-pattern", "--pattern", "ERROR"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "cwlpipe test-pattern: stdin: line 2: not UTF-8 text (byte 0xe9 at column 4)"
+    )

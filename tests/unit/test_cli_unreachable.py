@@ -16,14 +16,16 @@ def test_process_with_the_store_down_says_so_in_one_line(
 ) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(
-        'opensearch: {url: "http://127.0.0.1:1", initial_backoff_s: 0.01, max_backoff_s: 0.02}\n'
+        'opensearch: {url: "http://admin:s3cret@127.0.0.1:1", initial_backoff_s: 0.01,'
+        " max_backoff_s: 0.02}\n"
     )
     files = write_sample_files(tmp_path / "samples", 1_795_000_000_000)
     good = [str(tmp_path / "samples" / p.name) for p in files if p.good]
     assert main(["process", "--config", str(config), *good]) == 1
     err = capsys.readouterr().err
-    assert "cwlpipe process: OpenSearch (http://127.0.0.1:1) not reachable after" in err
-    assert "Traceback" not in err
+    assert "cwlpipe process: OpenSearch (http://admin:***@127.0.0.1:1) not reachable after" in err
+    assert "cannot connect to 127.0.0.1:1: Connect call failed" in err or "refused" in err
+    assert "s3cret" not in err and "Traceback" not in err
 
 
 def test_produce_samples_with_kafka_down_says_so_in_one_line(
@@ -35,3 +37,14 @@ def test_produce_samples_with_kafka_down_says_so_in_one_line(
     err = capsys.readouterr().err
     assert "cwlpipe produce-samples: Kafka (127.0.0.1:1) not reachable after 2 attempts" in err
     assert "Traceback" not in err
+
+
+def test_process_refuses_a_metrics_file_it_could_not_write_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = write_sample_files(tmp_path / "samples", 1_795_000_000_000)
+    good = [str(tmp_path / "samples" / p.name) for p in files if p.good]
+    target = str(tmp_path / "missing" / "m.prom")
+    assert main(["process", "--documents", "none", "--metrics-out", target, *good]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"cwlpipe process: --metrics-out {target}: cannot write there"

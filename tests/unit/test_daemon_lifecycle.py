@@ -12,9 +12,10 @@ import pytest
 
 from consumers.config.connections import KafkaConfig, OpenSearchConfig
 from consumers.config.service import MetricsConfig, ServiceConfig
+from consumers.config.summary import mask_url
 from consumers.devtools.local_servers import free_port
 from consumers.runtime import daemon as daemon_module
-from consumers.runtime.daemon import Daemon, _masked
+from consumers.runtime.daemon import Daemon
 from consumers.runtime.startup import StartupError
 
 
@@ -110,5 +111,5 @@ async def test_start_up_waits_for_kafka_answering_healthz_and_a_stop_ends_the_wa
 
 
 def test_the_banner_masks_the_store_password() -> None:
-    assert _masked("http://user:secret@host:9200") == "http://user:***@host:9200"
-    assert _masked("http://host:9200") == "http://host:9200"
+    assert mask_url("http://user:secret@host:9200") == "http://user:***@host:9200"
+    assert mask_url("http://host:9200") == "http://host:9200"
