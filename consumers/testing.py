@@ -44,6 +44,7 @@ class MemorySource:
         self._assignment = set(self.log)
         self.position: dict[Partition, int] = {p: 0 for p in self.log}
         self.committed: dict[Partition, int] = {}
+        self.acknowledged: dict[Partition, int] = {}
         self.commit_calls = 0
         self.fail_commits = 0
         self.paused = False
@@ -116,6 +117,8 @@ class MemorySource:
 
     async def commit(self, offsets: dict[Partition, int]) -> bool:
         self.commit_calls += 1
+        for partition, offset in offsets.items():
+            self.acknowledged[partition] = max(offset, self.acknowledged.get(partition, 0))
         if self.fail_commits:
             self.fail_commits -= 1
             return False
@@ -125,8 +128,9 @@ class MemorySource:
         return True
 
     def lag(self) -> dict[Partition, int]:
+        """Records not yet acknowledged (in flight ones count, as with Kafka)."""
         return {
-            p: len(self.log.get(p, [])) - self.position[p] + sum(r.where == p for r in self._carry)
+            p: len(self.log.get(p, [])) - self.acknowledged.get(p, self.committed.get(p, 0))
             for p in self._assignment
         }
 

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     produce_samples.register(commands)
     test_pattern.register(commands)
     validate.register(commands)
+    for command in commands.choices.values():  # the modules' docstrings, without reST markup
+        if command.description:
+            command.description = command.description.replace("``", "")
     return parser
 
 

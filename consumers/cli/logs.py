@@ -16,12 +16,13 @@ import argparse
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import orjson
 
-__all__ = ["FORMATS", "LEVELS", "add_arguments", "quiet", "setup"]
+__all__ = ["FORMATS", "LEVELS", "Repeats", "add_arguments", "quiet", "setup"]
 
 LEVELS = ("debug", "info", "warning", "error")
 FORMATS = ("text", "json")
@@ -55,6 +56,7 @@ def setup(level: str = "info", log_format: str = "text") -> None:
         logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
     if not debug:  # on the handler: library records come from child loggers (aiokafka.client)
         handler.addFilter(_reported_by_the_runtime)
+        handler.addFilter(Repeats())
 
 
 @contextlib.contextmanager
@@ -72,6 +74,31 @@ def quiet(*names: str) -> Iterator[None]:
     finally:
         for logger, was in zip(loggers, before, strict=True):
             logger.disabled = was
+
+
+class Repeats(logging.Filter):
+    """A library's warning that repeats (aiokafka logs every failed fetch while a broker is
+    away, ~20 a second) is shown once per ``window_s``, saying how many were held back."""
+
+    def __init__(self, window_s: float = 30.0, prefixes: tuple[str, ...] = ("aiokafka",)) -> None:
+        super().__init__()
+        self.window_s = window_s
+        self.prefixes = prefixes
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.startswith(self.prefixes):
+            return True
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        shown, held = self._seen.get(key, (-self.window_s, 0))
+        if now - shown < self.window_s:
+            self._seen[key] = (shown, held + 1)
+            return False
+        self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} (and {held} more like it in the last {self.window_s:.0f} s)"
+        return True
 
 
 class JsonFormatter(logging.Formatter):

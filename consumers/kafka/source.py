@@ -157,6 +157,7 @@ class KafkaSource:
         self._carry: dict[Partition, deque[Record]] = {}
         self._next: dict[Partition, int] = {}
         self._pending: dict[Partition, int] = {}
+        self._handled: dict[Partition, int] = {}  # the next offset not yet acknowledged
         self._listener = _Rebalance(self)
 
     async def start(self) -> None:
@@ -208,6 +209,7 @@ class KafkaSource:
                 batch.append(record)
                 size += len(record.value)
                 self._next[where] = record.offset + 1
+                self._handled.setdefault(where, record.offset)
                 progress = True
         return batch
 
@@ -240,6 +242,7 @@ class KafkaSource:
     async def commit(self, offsets: dict[Partition, int]) -> bool:
         for where, offset in offsets.items():
             self._pending[where] = max(offset, self._pending.get(where, 0))
+            self._handled[where] = max(offset, self._handled.get(where, 0))
         return await self._commit_pending(self.assignment)
 
     async def _commit_pending(self, partitions: Iterable[Partition]) -> bool:
@@ -257,13 +260,14 @@ class KafkaSource:
         return True
 
     def lag(self) -> dict[Partition, int]:
-        """High watermark minus the next offset to handle, per assigned partition."""
+        """High watermark minus the next offset not yet acknowledged, per assigned partition
+        (records fetched and in flight still count: a batch stuck on the store shows)."""
         lags = {}
         for tp in self.consumer.assignment():
             where = Partition(tp.topic, tp.partition)
             high = self.consumer.highwater(tp)
             queue = self._carry.get(where)
-            position = queue[0].offset if queue else self._next.get(where)
+            position = self._handled.get(where, queue[0].offset if queue else None)
             if high is not None and position is not None:
                 lags[where] = max(0, high - position)
         return lags
@@ -275,6 +279,7 @@ class KafkaSource:
             self._carry.pop(where, None)
             self._next.pop(where, None)
             self._pending.pop(where, None)
+            self._handled.pop(where, None)
         self.revocations += 1
 
     def _assigned(self, assigned: list[TopicPartition]) -> None:

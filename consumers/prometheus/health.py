@@ -104,5 +104,12 @@ class HealthMetrics:
             registry=r,
         )
 
+        # series that alert rules look for exist from the start, at 0
+        for stage in ("decode", "process", "index"):
+            self.dead_lettered.labels(stage)
+        self.errors.labels("process")
+        for reason in ("connection", "429", "503"):
+            self.throttles.labels(reason)
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

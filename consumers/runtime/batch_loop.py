@@ -242,7 +242,7 @@ class BatchLoop:
                 if not self.source_paused:
                     self._pause(True)
                 log.warning(
-                    "store refused %d documents (%s); partitions paused, retry %d in %.1f s",
+                    "store did not take %d documents (%s); partitions paused, retry %d in %.1f s",
                     len(pending),
                     reason,
                     attempt + 1,
@@ -278,6 +278,7 @@ class BatchLoop:
         """Back off, polling the paused source (so it stays in its group); False at the deadline."""
         until = time.monotonic() + seconds
         while True:
+            self._observe_lag(caught_up=False)  # the backlog grows while paused: show it
             left = min(until - time.monotonic(), self.stop.remaining())
             if left <= 0:
                 return not self.stop.past_deadline()

@@ -60,6 +60,8 @@ class Daemon:
             config.opensearch.initial_backoff_s, config.opensearch.max_backoff_s
         )
         self.metrics = HealthMetrics(exporter_for(config))
+        for route in config.router().all_routes:
+            self.metrics.filtered_out.labels(route.name)
         self.sink = OpenSearchSink(
             make_client(config.opensearch),
             config.opensearch,
@@ -102,15 +104,25 @@ class Daemon:
         )
 
     def ready(self) -> bool:
-        return self.store_ready and self.source.assigned_once and not self.stop_signal.requested
+        """Consuming: partitions assigned, the store answered and is not refusing right now."""
+        return (
+            self.store_ready
+            and self.source.assigned_once
+            and not self.loop.source_paused
+            and not self.stop_signal.requested
+        )
 
     def request_stop(self) -> None:
-        """Stop fetching; the batch in hand may take ``shutdown_deadline_s``, no more."""
-        if not self.stop_signal.requested:
-            log.info(
-                "stopping: finishing the batch in hand (at most %.0f s)",
-                self.config.shutdown_deadline_s,
-            )
+        """Stop fetching; a batch in hand may take ``shutdown_deadline_s``; a second request:
+        stop now (the batch in hand is left uncommitted and read again)."""
+        if self.stop_signal.requested:
+            log.warning("second stop request: stopping now")
+            self.stop_signal.hurry()
+            return
+        log.info(
+            "stopping (a batch in hand gets at most %.0f s; signal again to stop now)",
+            self.config.shutdown_deadline_s,
+        )
         self.stop_signal.request(self.config.shutdown_deadline_s)
 
     def install_signal_handlers(self) -> None:
@@ -205,9 +217,10 @@ class Daemon:
         try:
             while not work.done():
                 stopping = self.stop_signal.requested
-                timeout = max(0.0, self.stop_signal.remaining() - CLOSE_STEP_S) if stopping else 1.0
+                left = max(0.0, self.stop_signal.remaining() - CLOSE_STEP_S)
+                timeout = min(1.0, left) if stopping else 1.0
                 done, _ = await asyncio.wait({work}, timeout=timeout)
-                if not done and stopping:
+                if not done and stopping and left <= 0:
                     log.warning("shutdown deadline reached; the batch in hand will be read again")
                     work.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -249,6 +262,12 @@ class Daemon:
         for name, close in steps:  # also when never started: aiokafka warns of unclosed clients
             try:
                 await asyncio.wait_for(close(), CLOSE_STEP_S)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # we are being cancelled ourselves
+                # aiokafka lets its fetcher's cancellation escape stop() while a broker is away
+                log.debug("closing the Kafka %s: cancelled inside the client", name)
             except Exception as error:
                 if name in self._started:
                     log.warning("closing the Kafka %s: %s", name, describe(error))
@@ -257,6 +276,8 @@ class Daemon:
         self.loop.close()
         if "server" in self._started:
             await self.server.stop()
+        if "producer" not in self._started:
+            return  # never ran: nothing to total up
         t = self.loop.totals
         log.info(
             "stopped after %.0f s: %d records, %d events, %d indexed, %d filtered out, "

@@ -50,6 +50,11 @@ class StopSignal:
             self._deadline = time.monotonic() + grace_s
             self._requested.set()
 
+    def hurry(self) -> None:
+        """A second stop request: the deadline is now (waits already running end within 1 s)."""
+        self._deadline = min(self._deadline, time.monotonic())
+        self._requested.set()
+
     def remaining(self) -> float:
         """Seconds left before the deadline (infinite while no stop is requested)."""
         return max(0.0, self._deadline - time.monotonic())

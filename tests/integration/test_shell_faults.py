@@ -200,7 +200,7 @@ async def test_sigterm_during_a_store_outage_ends_within_the_deadline(
 
         async def failing() -> bool:
             assert daemon.poll() is None
-            return "store refused" in setup["log"].read_text() or (
+            return "store did not take" in setup["log"].read_text() or (
                 outage == "hang" and proxy.bulk_requests > 0
             )
 

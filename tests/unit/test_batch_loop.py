@@ -136,8 +136,14 @@ async def test_a_store_that_refuses_pauses_the_source_and_nothing_is_committed_u
         committed_while_failing.append(dict(harness.source.committed))
         paused_during_retry.append(harness.source.paused)
 
+    lags: list[int] = []
+
+    def lag() -> None:
+        lags.append(harness.value("cwlpipe_consumer_lag_records", topic=TOPIC, partition="0"))
+
     harness.sink.script = [
         SinkStep(503, action=observe),
+        SinkStep(503, action=lag),
         SinkStep("connection", action=observe),
         SinkStep(429, action=observe),
         SinkStep(action=observe),
@@ -145,6 +151,7 @@ async def test_a_store_that_refuses_pauses_the_source_and_nothing_is_committed_u
     await harness.drain()
     assert committed_while_failing[:3] == [{}, {}, {}]
     assert paused_during_retry == [False, True, True, True]
+    assert lags == [1]  # the record in flight counts as lag while the store refuses
     assert not harness.source.paused  # resumed once the store answered
     assert harness.value("cwlpipe_paused") == 0
     assert harness.source.committed == {P0: 1}

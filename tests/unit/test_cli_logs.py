@@ -172,3 +172,36 @@ def test_workers_inherit_the_log_options(tmp_path: Path, monkeypatch: pytest.Mon
     for child in started:
         command = child[child.index("consumers.cli") + 1 :]
         assert command[: command.index("run")] == ["--log-format", "json", "--log-level", "debug"]
+
+
+def test_a_repeating_library_warning_is_shown_once_per_window_with_a_count(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    logs.setup("info")
+    fetcher = logging.getLogger("aiokafka.consumer.fetcher")
+    for _ in range(50):
+        fetcher.error("Failed fetch messages from %s: %s", 111, "NodeNotReadyError")
+    err = capsys.readouterr().err
+    assert err.count("Failed fetch messages from 111") == 1
+
+
+def test_held_back_repeats_are_counted_when_the_window_reopens() -> None:
+    repeats = logs.Repeats(window_s=0.0)
+    record = logging.LogRecord("aiokafka", logging.ERROR, "f", 1, "down %s", (1,), None)
+    assert repeats.filter(record)
+    quiet = logs.Repeats(window_s=3600.0)
+    records = [
+        logging.LogRecord("aiokafka", logging.ERROR, "f", 1, "down %s", (1,), None)
+        for _ in range(3)
+    ]
+    assert [quiet.filter(r) for r in records] == [True, False, False]
+    quiet._seen[("aiokafka", "down %s")] = (-7200.0, 2)  # the window has passed
+    again = logging.LogRecord("aiokafka", logging.ERROR, "f", 1, "down %s", (1,), None)
+    assert quiet.filter(again)
+    assert again.getMessage() == "down 1 (and 2 more like it in the last 3600 s)"
+
+
+def test_help_shows_plain_text_not_markup(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "``" not in capsys.readouterr().out

@@ -113,3 +113,26 @@ async def test_start_up_waits_for_kafka_answering_healthz_and_a_stop_ends_the_wa
 def test_the_banner_masks_the_store_password() -> None:
     assert mask_url("http://user:secret@host:9200") == "http://user:***@host:9200"
     assert mask_url("http://host:9200") == "http://host:9200"
+
+
+async def test_ready_only_while_the_store_takes_documents() -> None:
+    daemon = Daemon(config())
+    try:
+        daemon.store_ready = True
+        daemon.source.assigned_once = True
+        assert daemon.ready()
+        daemon.loop.source_paused = True  # the store refuses: paused, not ready
+        assert not daemon.ready()
+    finally:
+        await daemon.stop()
+
+
+async def test_a_second_stop_request_makes_the_deadline_now() -> None:
+    daemon = Daemon(config())
+    try:
+        daemon.request_stop()
+        assert daemon.stop_signal.remaining() > 1
+        daemon.request_stop()
+        assert daemon.stop_signal.remaining() == 0
+    finally:
+        await daemon.stop()
