@@ -29,6 +29,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_patterns.py
 	$(BIN)/python bench/bench_metrics.py
 	$(BIN)/python bench/bench_process.py
+	$(BIN)/python -m bench core
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from consumers.config.connections import (
     BYTES,
+    COMPRESS_LEVEL,
     ENVIRONMENT_OVERRIDES,
     HEARTBEAT_INTERVAL_MS,
     MAX_RETRIES,
@@ -124,6 +125,14 @@ KEYS: tuple[Key, ...] = (
         "2000",
         "index.mapping.total_fields.limit",
         TOTAL_FIELDS_LIMIT,
+    ),
+    Key("opensearch.http_compress", "boolean", "true", "gzip the _bulk bodies"),
+    Key(
+        "opensearch.compress_level",
+        "integer",
+        "1",
+        "gzip level; 9 spends ~6x the CPU for a few % smaller bodies",
+        COMPRESS_LEVEL,
     ),
     Key("metrics", "mapping", "{}", "the HTTP endpoint and the label-set cap"),
     Key(

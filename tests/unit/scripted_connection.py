@@ -6,6 +6,7 @@ real client and transport run, only the socket is replaced.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -19,11 +20,13 @@ class ScriptedConnection(AsyncConnection):
 
     script: ClassVar[list[Any]] = []
     requests: ClassVar[list[tuple[str, str, dict[str, Any], bytes]]] = []
+    compressed: ClassVar[int] = 0  # requests that came gzipped
 
     @classmethod
     def reset(cls, script: list[Any] | None = None) -> None:
         cls.script = list(script or [])
         cls.requests = []
+        cls.compressed = 0
 
     @classmethod
     def client(cls) -> AsyncOpenSearch:
@@ -44,6 +47,9 @@ class ScriptedConnection(AsyncConnection):
         ignore: Any = (),
         headers: Mapping[str, str] | None = None,
     ) -> Any:
+        if body and (headers or {}).get("content-encoding") == "gzip":
+            body = gzip.decompress(body)  # as a server reads it
+            type(self).compressed += 1
         self.requests.append((method, url, dict(params or {}), body or b""))
         step = self.script.pop(0)
         if isinstance(step, Exception):

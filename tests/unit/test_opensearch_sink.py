@@ -148,3 +148,13 @@ def test_a_lone_surrogate_cannot_be_encoded_and_says_so() -> None:
 def test_bulk_body_is_the_documents_lines() -> None:
     action = IndexAction("i", "1", {"a": 1})
     assert bulk_body([action]) == b'{"index":{"_index":"i","_id":"1"}}\n{"a":1}\n'
+
+
+@pytest.mark.parametrize("compress", [True, False])
+async def test_bodies_are_gzipped_at_the_configured_level_or_sent_plain(compress: bool) -> None:
+    ScriptedConnection.reset([ok(3)])
+    settings = OpenSearchConfig(url="http://scripted:9200", http_compress=compress)
+    sink = OpenSearchSink(ScriptedConnection.client(), settings)
+    assert (await sink.write(DOCS)).acknowledged == 3
+    assert ScriptedConnection.compressed == (1 if compress else 0)
+    assert ScriptedConnection.bodies() == [b"".join(d.body for d in DOCS)]

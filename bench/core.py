@@ -1,0 +1,204 @@
+"""``python -m bench core``: the whole core against the minimal path, CPU time, in one run.
+
+The whole core is what the daemon does per record: ``Processor.process``
+(decode, route, filter, platform lines, EMF, metric filters, documents) and
+the bulk NDJSON of its documents, with the default config. The minimal path
+is decode plus one NDJSON line per event with orjson: what any Python
+forwarder must at least do. Both run over the same deliveries, alternating
+rounds so that a noisy machine slows both alike; the ratio is the figure.
+
+``--payload FILE`` takes any payload the decoder reads (one delivery, or gzip
+members back to back as Firehose writes them); without it a realistic mix is
+generated: Lambda START/END/REPORT lines, JSON application logs, EMF lines
+and API Gateway access logs with extracted fields, ~176-byte messages, 1,000
+events per delivery.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from consumers.config import DEFAULT_CONFIG, load_config
+from consumers.opensearch.sink import encode_document
+from consumers.runtime.protocols import Record
+from pipeline.payload import decode
+from pipeline.process import Processor
+
+__all__ = ["main", "mixed_deliveries"]
+
+_ORIGIN = Record("bench", 0, 0, b"")
+
+
+def mixed_deliveries(events: int = 10_000, per_delivery: int = 1_000, seed: int = 0) -> list[bytes]:
+    """Gzipped DATA_MESSAGE deliveries with the event mix the issue measured."""
+    chance = random.Random(seed)
+    start = 1_795_000_000_000
+    deliveries = []
+    for first in range(0, events, per_delivery):
+        kind = (first // per_delivery) % 4
+        batch = [_event(kind, first + i, start + first + i, chance) for i in range(per_delivery)]
+        group, stream, extracted = _source(kind)
+        document: dict[str, object] = {
+            "messageType": "DATA_MESSAGE",
+            "owner": "123456789012",
+            "logGroup": group,
+            "logStream": stream,
+            "subscriptionFilters": ["bench"],
+            "logEvents": [
+                {"id": f"{36_000_000_000_000_000 + n}", "timestamp": ts, "message": m}
+                | ({"extractedFields": _fields(m)} if extracted else {})
+                for n, ts, m in batch
+            ],
+        }
+        deliveries.append(gzip.compress(orjson.dumps(document), compresslevel=6))
+    return deliveries
+
+
+def _source(kind: int) -> tuple[str, str, bool]:
+    if kind == 3:
+        return "API-Gateway-Execution-Logs_abc/prod", "access", True
+    return "/aws/lambda/orders", "2026/11/25/[$LATEST]0123456789abcdef0123456789abcdef", False
+
+
+def _event(kind: int, n: int, ts: int, chance: random.Random) -> tuple[int, int, str]:
+    request = f"{chance.getrandbits(64):016x}-{n:08d}-4c1e-9b7a-1f2e3d4c5b6a"[:36]
+    if kind == 0:  # the platform's lines, one invocation in three lines
+        step = n % 3
+        if step == 0:
+            message = f"START RequestId: {request} Version: $LATEST\n"
+        elif step == 1:
+            message = f"END RequestId: {request}\n"
+        else:
+            message = (
+                f"REPORT RequestId: {request}\tDuration: {chance.uniform(1, 900):.2f} ms\t"
+                f"Billed Duration: {chance.randint(1, 900)} ms\tMemory Size: 512 MB\t"
+                f"Max Memory Used: {chance.randint(60, 500)} MB\t\n"
+            )
+    elif kind == 1:  # structured application logs
+        message = orjson.dumps(
+            {
+                "level": chance.choice(["INFO", "INFO", "WARN", "ERROR"]),
+                "msg": "order placed",
+                "orderId": n,
+                "latencyMs": chance.randint(1, 2000),
+                "requestId": request,
+            }
+        ).decode()
+    elif kind == 2:  # Embedded Metric Format
+        message = orjson.dumps(
+            {
+                "_aws": {
+                    "Timestamp": ts,
+                    "CloudWatchMetrics": [
+                        {
+                            "Namespace": "Shop",
+                            "Dimensions": [["Service"]],
+                            "Metrics": [{"Name": "Latency", "Unit": "Milliseconds"}],
+                        }
+                    ],
+                },
+                "Service": "orders",
+                "Latency": chance.randint(1, 900),
+            }
+        ).decode()
+    else:  # API Gateway access log, space delimited
+        message = (
+            f"10.0.{n % 250}.{n % 199} - - [25/Nov/2026:10:00:00 +0000] "
+            f'"GET /orders/{n} HTTP/1.1" {chance.choice([200, 200, 404, 500])} '
+            f"{chance.randint(100, 9000)} {request}"
+        )
+    return n, ts, message
+
+
+def _fields(message: str) -> dict[str, str]:
+    parts = message.split(" ")
+    return {"ip": parts[0], "status": parts[-3], "bytes": parts[-2], "request_id": parts[-1]}
+
+
+def _rate(work: Callable[[], int], seconds: float) -> tuple[int, float]:
+    """Events handled and CPU seconds spent, running ``work`` at least ``seconds`` of CPU."""
+    events, spent = 0, 0.0
+    while spent < seconds:
+        began = time.process_time()
+        events += work()
+        spent += time.process_time() - began
+    return events, spent
+
+
+def measure(deliveries: list[bytes], seconds: float) -> dict[str, float]:
+    processor = Processor(load_config(DEFAULT_CONFIG).core)
+
+    def whole_core() -> int:
+        events = 0
+        for value in deliveries:
+            outcome = processor.process(value)
+            events += outcome.events
+            b"".join(encode_document(action, _ORIGIN).body for action in outcome.actions)
+        return events
+
+    def minimal_path() -> int:
+        events = 0
+        for value in deliveries:
+            lines = []
+            for batch in decode(value):
+                for event in batch.events:
+                    lines.append(orjson.dumps({"@id": event.id, "@message": event.message}))
+                    events += 1
+            b"\n".join(lines)
+        return events
+
+    totals = {"core": [0, 0.0], "minimal": [0, 0.0]}
+    rounds = 5
+    for _ in range(rounds):  # alternate, so machine noise falls on both
+        for name, work in (("core", whole_core), ("minimal", minimal_path)):
+            events, spent = _rate(work, seconds / rounds)
+            totals[name][0] += events
+            totals[name][1] += spent
+    bodies = [
+        b"".join(encode_document(a, _ORIGIN).body for a in processor.process(v).actions)
+        for v in deliveries
+    ]
+    gzip_cost = {}
+    for level in (1, 9):
+        began = time.process_time()
+        packed = [gzip.compress(body, compresslevel=level) for body in bodies]
+        spent = time.process_time() - began
+        gzip_cost[level] = (spent, sum(map(len, packed)) / sum(map(len, bodies)))
+    core = totals["core"][0] / totals["core"][1]
+    minimal = totals["minimal"][0] / totals["minimal"][1]
+    return {
+        "events_per_s": round(core),
+        "minimal_path_events_per_s": round(minimal),
+        "ratio": round(core / minimal, 3),
+        "events": sum(len(b.events) for v in deliveries for b in decode(v)),
+        "deliveries": len(deliveries),
+        "cpu_seconds_per_path": seconds,
+        # the bulk bodies' compression (opensearch.compress_level): CPU relative to level 9, size
+        "gzip_level_1_cpu_vs_9": round(gzip_cost[1][0] / max(gzip_cost[9][0], 1e-9), 3),
+        "gzip_level_1_size": round(gzip_cost[1][1], 3),
+        "gzip_level_9_size": round(gzip_cost[9][1], 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench core", description=__doc__)
+    parser.add_argument("--payload", type=Path, help="a payload file (default: a generated mix)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="CPU seconds per path")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = parser.parse_args(argv)
+    deliveries = [args.payload.read_bytes()] if args.payload else mixed_deliveries()
+    result = measure(deliveries, args.seconds)
+    if args.json:
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    else:
+        for key, value in result.items():
+            print(f"{key:28} {value:,}")
+    return 0
