@@ -17,6 +17,7 @@ events per delivery.
 from __future__ import annotations
 
 import argparse
+import gc
 import gzip
 import random
 import sys
@@ -28,6 +29,7 @@ import orjson
 
 from consumers.config import DEFAULT_CONFIG, load_config
 from consumers.opensearch.sink import encode_document
+from consumers.runtime.gc_tuning import tune_for_batches
 from consumers.runtime.protocols import Record
 from pipeline.payload import decode
 from pipeline.process import Processor
@@ -188,14 +190,43 @@ def measure(deliveries: list[bytes], seconds: float) -> dict[str, float]:
     }
 
 
+def gc_speedup(deliveries: list[bytes], seconds: float) -> float:
+    """The whole core with the daemon's collector settings over CPython's defaults, rounds
+    alternated (freezing is undone between them)."""
+    processor = Processor(load_config(DEFAULT_CONFIG).core)
+    defaults = gc.get_threshold()
+
+    def whole_core() -> int:
+        return sum(processor.process(value).events for value in deliveries)
+
+    totals = {False: [0, 0.0], True: [0, 0.0]}
+    for _ in range(5):
+        for tuned in (False, True):
+            if tuned:
+                tune_for_batches()
+            events, spent = _rate(whole_core, seconds / 5)
+            totals[tuned][0] += events
+            totals[tuned][1] += spent
+            gc.unfreeze()
+            gc.set_threshold(*defaults)
+    return (totals[True][0] / totals[True][1]) / (totals[False][0] / totals[False][1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench core", description=__doc__)
     parser.add_argument("--payload", type=Path, help="a payload file (default: a generated mix)")
     parser.add_argument("--seconds", type=float, default=5.0, help="CPU seconds per path")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument(
+        "--gc",
+        action="store_true",
+        help="also measure with the daemon's collector settings (gc_speedup: tuned / default)",
+    )
     args = parser.parse_args(argv)
     deliveries = [args.payload.read_bytes()] if args.payload else mixed_deliveries()
     result = measure(deliveries, args.seconds)
+    if args.gc:
+        result["gc_speedup"] = round(gc_speedup(deliveries, args.seconds), 3)
     if args.json:
         sys.stdout.write(orjson.dumps(result).decode() + "\n")
     else:

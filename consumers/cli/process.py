@@ -28,6 +28,7 @@ from consumers.config.summary import mask_url
 from consumers.opensearch.sink import OpenSearchSink, encode_document, make_client
 from consumers.prometheus.export import DerivedMetricsExporter, exporter_for
 from consumers.runtime.errors import describe
+from consumers.runtime.gc_tuning import tune_for_batches
 from consumers.runtime.protocols import Record
 from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.startup import StartupError, until_up
@@ -131,6 +132,7 @@ async def _process(args: argparse.Namespace, config: ServiceConfig, target: str)
             await sink.close()
             print(f"cwlpipe process: {error}", file=sys.stderr)
             return EXIT_REFUSED
+    tune_for_batches()  # config compiled, store reached: a batch workload from here
     sizes = [_size(name) for name in args.files]
     progress = sum(sizes) >= PROGRESS_BYTES or len(args.files) >= PROGRESS_FILES
     try:

@@ -32,6 +32,7 @@ from consumers.prometheus.health import HealthMetrics
 from consumers.prometheus.server import MetricsServer
 from consumers.runtime.batch_loop import BatchLoop
 from consumers.runtime.errors import describe
+from consumers.runtime.gc_tuning import tune_for_batches
 from consumers.runtime.protocols import Pipeline
 from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.startup import StartupError, until_up
@@ -159,6 +160,7 @@ class Daemon:
         if not plan.ism:
             routes = self.config.router().all_routes
             self._sweeper = asyncio.create_task(self.retention.sweep_forever(routes))
+        tune_for_batches()  # start-up is done: freeze what it built
         return True
 
     async def _start_producer(self) -> bool:
