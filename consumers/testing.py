@@ -48,9 +48,7 @@ class MemorySource:
         self.commit_calls = 0
         self.fail_commits = 0
         self.paused = False
-        self.pause_calls = 0
         self.fetch_error: Exception | None = None
-        self.fetches = 0
         self._carry: deque[Record] = deque()
 
     def append(self, record: Record) -> None:
@@ -73,7 +71,6 @@ class MemorySource:
             self.position[partition] = self.committed.get(partition, 0)
 
     async def fetch(self, timeout_s: float) -> list[Record]:
-        self.fetches += 1
         await asyncio.sleep(0)
         if self.fetch_error is not None:
             error, self.fetch_error = self.fetch_error, None
@@ -106,11 +103,11 @@ class MemorySource:
         for record in records:
             if record.where in self._assignment:
                 self.position[record.where] = min(self.position[record.where], record.offset)
-        self._carry = deque(r for r in self._carry if r.where not in {x.where for x in records})
+        rewound = {record.where for record in records}
+        self._carry = deque(r for r in self._carry if r.where not in rewound)
 
     def pause(self) -> None:
         self.paused = True
-        self.pause_calls += 1
 
     def resume(self) -> None:
         self.paused = False

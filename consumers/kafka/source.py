@@ -152,10 +152,8 @@ class KafkaSource:
         self.max_records = max_records
         self.max_bytes = max_bytes
         self.assigned_once = False
-        self.revocations = 0
         self._paused = False
         self._carry: dict[Partition, deque[Record]] = {}
-        self._next: dict[Partition, int] = {}
         self._pending: dict[Partition, int] = {}
         self._handled: dict[Partition, int] = {}  # the next offset not yet acknowledged
         self._listener = _Rebalance(self)
@@ -208,7 +206,6 @@ class KafkaSource:
                 record = queue.popleft()
                 batch.append(record)
                 size += len(record.value)
-                self._next[where] = record.offset + 1
                 self._handled.setdefault(where, record.offset)
                 progress = True
         return batch
@@ -216,9 +213,6 @@ class KafkaSource:
     def give_back(self, records: Sequence[Record]) -> None:
         for record in reversed(records):
             self._carry.setdefault(record.where, deque()).appendleft(record)
-            self._next[record.where] = min(
-                self._next.get(record.where, record.offset), record.offset
-            )
 
     def rewind(self, records: Sequence[Record]) -> None:
         first: dict[Partition, int] = {}
@@ -228,7 +222,6 @@ class KafkaSource:
         for where, offset in first.items():
             if where in assigned:
                 self._carry.pop(where, None)
-                self._next[where] = offset
                 self.consumer.seek(TopicPartition(*where), offset)
 
     def pause(self) -> None:
@@ -277,10 +270,8 @@ class KafkaSource:
         await self._commit_pending(lost)
         for where in lost:
             self._carry.pop(where, None)
-            self._next.pop(where, None)
             self._pending.pop(where, None)
             self._handled.pop(where, None)
-        self.revocations += 1
 
     def _assigned(self, assigned: list[TopicPartition]) -> None:
         self.assigned_once = True

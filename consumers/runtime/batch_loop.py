@@ -62,7 +62,6 @@ class Totals:
     indexed: int = 0
     filtered_out: int = 0
     dead_letters: int = 0
-    batches: int = 0
 
 
 @dataclass(slots=True)
@@ -74,7 +73,6 @@ class _Prepared:
     documents: dict[str, list[Document]] = field(default_factory=dict)
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
     derived: list[DerivedMetrics] = field(default_factory=list)
-    processed: int = 0
     control: int = 0
     events: int = 0
     filtered_by_route: dict[str, int] = field(default_factory=dict)
@@ -201,7 +199,6 @@ class BatchLoop:
                 _record_dead_letter(record, outcome.dead_letter.stage, outcome.dead_letter.reason)
             )
             return len(record.value)
-        prepared.processed += 1
         prepared.control += outcome.control_batches
         prepared.events += outcome.events
         for route, count in outcome.filtered_by_route.items():
@@ -239,8 +236,6 @@ class BatchLoop:
                 if not pending:
                     break
                 delay = self.policy.delay(attempt)
-                if not self.source_paused:
-                    self._pause(True)
                 log.warning(
                     "store did not take %d documents (%s); partitions paused, retry %d in %.1f s",
                     len(pending),
@@ -275,7 +270,10 @@ class BatchLoop:
             self.source.resume()
 
     async def _wait_paused(self, seconds: float) -> bool:
-        """Back off, polling the paused source (so it stays in its group); False at the deadline."""
+        """Back off with the source paused, polling it so it stays in its group (a poll of a
+        running source would take records the batch never handles); False at the deadline.
+        The caller resumes the source."""
+        self._pause(True)
         until = time.monotonic() + seconds
         while True:
             self._observe_lag(caught_up=False)  # the backlog grows while paused: show it
@@ -290,6 +288,12 @@ class BatchLoop:
 
     async def _send_dead_letter(self, record: DeadLetterRecord) -> bool:
         """Written, or False past the stop deadline; a permanent failure sends a size-safe form."""
+        try:
+            return await self._send_until_written(record)
+        finally:
+            self._pause(False)
+
+    async def _send_until_written(self, record: DeadLetterRecord) -> bool:
         attempt = 0
         while True:
             try:
@@ -348,7 +352,6 @@ class BatchLoop:
         if prepared.newest_event_ms:
             m.lag.set(max(0.0, time.time() - prepared.newest_event_ms / 1000))
         t = self.totals
-        t.batches += 1
         t.records += len(prepared.handled)
         t.events += prepared.events
         t.indexed += indexed

@@ -16,7 +16,7 @@ from opensearchpy.exceptions import TransportError
 
 from pipeline.errors import PipelineError
 
-__all__ = ["DeliveryError", "ShellError", "StoreUnavailable", "describe", "is_retriable"]
+__all__ = ["DeliveryError", "ShellError", "describe", "is_retriable"]
 
 
 class ShellError(PipelineError):
@@ -29,12 +29,6 @@ class DeliveryError(ShellError):
     def __init__(self, reason: str, *, retriable: bool) -> None:
         super().__init__(reason)
         self.retriable = retriable
-
-
-class StoreUnavailable(ShellError):
-    """The store kept refusing (429, 5xx, unreachable) until the batch had to be given up."""
-
-    retriable = True
 
 
 def is_retriable(error: BaseException) -> bool:

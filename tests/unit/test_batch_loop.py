@@ -333,3 +333,14 @@ async def test_an_oversized_dead_letter_keeps_the_head_of_its_original(size: int
     assert dead.original_truncated and dead.original_size == size
     assert 0 < len(dead.original) < 1_000_000
     assert dead.original == b"x" * len(dead.original)
+
+
+async def test_records_behind_a_failing_dead_letter_are_neither_skipped_nor_lost() -> None:
+    """Backing off for the dead-letter topic polls the source: it must not take records then."""
+    records = [record(0, 0, b"not a payload"), good(0, 1), good(0, 2)]
+    harness = Harness(records, max_records=1)
+    harness.dead_letters.fail = 3
+    await harness.drain()
+    assert set(harness.sink.stored) == expected_ids(records[1:])
+    assert harness.source.committed == {P0: 3}
+    assert not harness.source.paused
