@@ -5,12 +5,12 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean system-tools
+.PHONY: demo test bench bench-compiled clean system-tools
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	CWLPIPE_PURE_PYTHON=1 $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
 demo: $(BIN)/.installed
@@ -24,12 +24,16 @@ test: $(BIN)/.installed system-tools
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+	scripts/with-compiled-core python -m pytest -q -p no:cacheprovider tests/unit
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_patterns.py
 	$(BIN)/python bench/bench_metrics.py
 	$(BIN)/python bench/bench_process.py
 	$(BIN)/python -m bench core
+
+bench-compiled: $(BIN)/.installed
+	scripts/with-compiled-core python -m bench core
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

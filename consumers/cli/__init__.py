@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
+import pipeline
 from consumers.cli import (
     demo,
     logs,
@@ -35,7 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cwlpipe",
         description="CloudWatch Logs subscription data from Kafka into OpenSearch and Prometheus.",
     )
-    parser.add_argument("--version", action="version", version=f"cwlpipe {installed_version()}")
+    core = "core compiled with mypyc" if pipeline.compiled() else "pure-Python core"
+    parser.add_argument(
+        "--version", action="version", version=f"cwlpipe {installed_version()} ({core})"
+    )
     parser.set_defaults(log_level_default="info")
     logs.add_arguments(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
