@@ -28,6 +28,7 @@ from pipeline.lambda_platform import (
     Start,
     TaskTimedOut,
 )
+from pipeline.patterns.message import ParsedMessage
 
 __all__ = ["IndexAction", "JsonFields", "build_source", "day_index", "js_number"]
 
@@ -84,18 +85,28 @@ def build_source(
     json_key: str = "json",
     platform: PlatformEvent | None = None,
     function: FunctionRef | None = None,
+    view: ParsedMessage | None = None,
 ) -> dict[str, Any]:
-    """The document for one event (see the module docstring)."""
+    """The document for one event (see the module docstring).
+
+    ``view``, the message as patterns saw it, lends its JSON parse (the
+    document takes a shallow copy), so a JSON line is parsed once.
+    """
     if extracted_fields is not None:
         source = _from_extracted(extracted_fields)
+    elif json_fields == "off":
+        source = {}
     else:
-        found = _json_from_first_brace(message) if json_fields != "off" else None
+        if view is not None and view.text is message:
+            found = view.leading_json_object()
+        else:
+            found = _json_from_first_brace(message)
         if found is None:
             source = {}
         elif json_fields == "nest":
             source = {json_key: found}
         else:
-            source = found
+            source = dict(found)
     source["@id"] = event_id
     source["@timestamp"] = iso_timestamp(timestamp)
     source["@message"] = message

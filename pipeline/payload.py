@@ -301,6 +301,22 @@ def _string(document: dict[str, Any], key: str, *, required: bool) -> str:
 
 
 def _log_event(raw: Any, index: int) -> LogEvent:
+    # The common shape is checked with exact type tests and no per-event strings; anything
+    # else takes the slow path below, which names what is wrong.
+    if type(raw) is dict:
+        message = raw.get("message")
+        event_id = raw.get("id")
+        timestamp = raw.get("timestamp")
+        if type(message) is str and type(event_id) is str and type(timestamp) is int:
+            fields = raw.get("extractedFields")
+            if fields is None:
+                return LogEvent(event_id, timestamp, message, None)
+            if type(fields) is dict and all(type(v) is str for v in fields.values()):
+                return LogEvent(event_id, timestamp, message, fields)  # no copy needed
+    return _checked_log_event(raw, index)
+
+
+def _checked_log_event(raw: Any, index: int) -> LogEvent:
     where = f"logEvents[{index}]"
     if not isinstance(raw, dict):
         raise PayloadError(f"wrong shape: {where} must be an object, got {_type_name(raw)}")

@@ -105,6 +105,7 @@ class Processor:
                 json_key=route.json_key,
                 platform=platform,
                 function=context.function,
+                view=view,
             )
             outcome.actions.append(
                 IndexAction(day_index(route.index_prefix, event.timestamp), event.id, source)

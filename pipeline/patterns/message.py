@@ -20,20 +20,38 @@ _UNSET: Any = object()
 class ParsedMessage:
     """One message plus its lazily parsed JSON object and space-delimited fields."""
 
-    __slots__ = ("_fields", "_json", "text")
+    __slots__ = ("_fields", "_json", "_lenient", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._json: Any = _UNSET
+        self._lenient = False
         self._fields: tuple[list[str], list[int]] | None = None
 
     @property
     def json_object(self) -> dict[str, Any] | None:
         """The message as a JSON object, or None when it is not exactly one JSON object."""
         if self._json is _UNSET:
-            self._json = _parse_json_object(self.text)
+            self._json, self._lenient = _parse_json_object(self.text)
         result: dict[str, Any] | None = self._json
         return result
+
+    def leading_json_object(self) -> dict[str, Any] | None:
+        """The JSON object from the first ``{`` on, read strictly as the console's function
+        reads it (``JSON.parse``); shares the parse of :attr:`json_object` when the message
+        starts with the object, so a JSON line is parsed once for patterns and document."""
+        text = self.text
+        start = text.find("{")
+        if start < 0:
+            return None
+        if start == 0 or not text[:start].strip(" \t\r\n"):
+            found = self.json_object
+            return None if self._lenient else found
+        try:
+            value = orjson.loads(text[start:])
+        except orjson.JSONDecodeError:
+            return None
+        return value if isinstance(value, dict) else None
 
     @property
     def fields(self) -> tuple[list[str], list[int]]:
@@ -43,14 +61,17 @@ class ParsedMessage:
         return self._fields
 
 
-def _parse_json_object(text: str) -> dict[str, Any] | None:
+def _parse_json_object(text: str) -> tuple[dict[str, Any] | None, bool]:
+    """The object and whether only the lenient second chance could read it."""
     if not text.lstrip(" \t\r\n").startswith("{"):
-        return None  # the common case for plain log lines: no parser call at all
+        return None, False  # the common case for plain log lines: no parser call at all
+    lenient = False
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         value = _parse_json_leniently(text)
-    return value if isinstance(value, dict) else None
+        lenient = True
+    return (value if isinstance(value, dict) else None), lenient
 
 
 def _parse_json_leniently(text: str) -> Any:
