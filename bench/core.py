@@ -15,20 +15,31 @@ members back to back as Firehose writes them); without it a realistic mix is
 generated: Lambda START/END/REPORT lines, JSON application logs, EMF lines
 and API Gateway access logs with extracted fields, ~176-byte messages, 1,000
 events per delivery.
+
+``--blueprint INDEX_JS`` also runs the AWS console's LogsToElasticsearch function (the
+user's own copy of its ``index.js``; nothing of it ships here) under ``bench/blueprint.js``
+in Node, on the same deliveries as Lambda events, a round of it after each round of the two
+paths: its decode and its transform to the bulk body, its POST stubbed out.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
 import gc
 import gzip
 import importlib.util
 import random
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import IO, Any
 
 import orjson
 
@@ -44,6 +55,7 @@ from pipeline.process import Processor
 __all__ = ["main", "mixed_deliveries"]
 
 _ORIGIN = Record("bench", 0, 0, b"")
+HARNESS = Path(__file__).resolve().with_name("blueprint.js")
 
 
 def mixed_deliveries(events: int = 10_000, per_delivery: int = 1_000, seed: int = 0) -> list[bytes]:
@@ -176,7 +188,14 @@ def _rate(work: Callable[[], int], seconds: float) -> tuple[int, float]:
     return events, spent
 
 
-def measure(deliveries: list[bytes], seconds: float) -> dict[str, float]:
+def measure(
+    deliveries: list[bytes],
+    seconds: float,
+    others: Mapping[str, Callable[[float], tuple[int, float]]] | None = None,
+) -> dict[str, float]:
+    """The core and the minimal path, rounds alternated; ``others`` (name: a round of
+    ``seconds`` of CPU giving events and CPU seconds) take a round after each of theirs and
+    add ``NAME_events_per_s``."""
     processor = Processor(load_config(DEFAULT_CONFIG).core)
 
     def whole_core() -> int:
@@ -217,12 +236,17 @@ def measure(deliveries: list[bytes], seconds: float) -> dict[str, float]:
             b"\n".join(lines)
         return events
 
-    totals = {"core": [0, 0.0], "minimal": [0, 0.0], "bare": [0, 0.0]}
+    others = others or {}
     paths = (("core", whole_core), ("minimal", minimal_path), ("bare", bare_minimum))
+    totals = {name: [0, 0.0] for name in ("core", "minimal", "bare", *others)}
     rounds = 5
     for _ in range(rounds):  # alternate, so machine noise falls on all alike
         for name, work in paths:
             events, spent = _rate(work, seconds / rounds)
+            totals[name][0] += events
+            totals[name][1] += spent
+        for name, run in others.items():
+            events, spent = run(seconds / rounds)
             totals[name][0] += events
             totals[name][1] += spent
     bodies = [
@@ -238,6 +262,7 @@ def measure(deliveries: list[bytes], seconds: float) -> dict[str, float]:
     core = totals["core"][0] / totals["core"][1]
     minimal = totals["minimal"][0] / totals["minimal"][1]
     bare = totals["bare"][0] / totals["bare"][1]
+    rates = {f"{name}_events_per_s": round(totals[name][0] / totals[name][1]) for name in others}
     return {
         "events_per_s": round(core),
         "minimal_path_events_per_s": round(minimal),
@@ -252,7 +277,113 @@ def measure(deliveries: list[bytes], seconds: float) -> dict[str, float]:
         "gzip_level_1_cpu_vs_9": round(gzip_cost[1][0] / max(gzip_cost[9][0], 1e-9), 3),
         "gzip_level_1_size": round(gzip_cost[1][1], 3),
         "gzip_level_9_size": round(gzip_cost[9][1], 3),
+        **rates,
     }
+
+
+class BlueprintError(Exception):
+    """The blueprint cannot be run: no node, no such file, or the harness failed (its words)."""
+
+
+class Blueprint:
+    """The AWS console's function under ``bench/blueprint.js --serve``, a round at a time.
+
+    The deliveries become the Lambda events the function is invoked with, one per line of a
+    file in ``workdir``: a delivery that is one gzip member is sent as it is; any other form
+    (gzip members back to back, base64, envelopes) is decoded, and each of its documents
+    rebuilt and gzipped, since the function takes one gzip document per event.
+    """
+
+    def __init__(self, index_js: Path, deliveries: list[bytes], workdir: Path) -> None:
+        node = shutil.which("node")
+        if node is None:
+            raise BlueprintError("--blueprint needs node (Node.js) on PATH, and there is none")
+        if not index_js.is_file():
+            raise BlueprintError(f"--blueprint {index_js}: no such file")
+        events = workdir / "blueprint-events.ndjson"
+        with events.open("wb") as out:
+            for value in deliveries:
+                for data in _gzip_documents(value):
+                    event = {"awslogs": {"data": base64.b64encode(data).decode("ascii")}}
+                    out.write(orjson.dumps(event) + b"\n")
+        self._stderr = (workdir / "blueprint-stderr.txt").open("w+", encoding="utf-8")
+        self._node = subprocess.Popen(
+            [node, str(HARNESS), "--serve", str(index_js), str(events)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+        try:
+            ready = self._reply()
+        except BlueprintError:
+            self.close()
+            raise
+        # documents in the bulk bodies the function built in one pass over the deliveries
+        self.events = int(ready["events"])
+
+    def round(self, seconds: float) -> tuple[int, float]:
+        stdin: IO[str] | None = self._node.stdin
+        assert stdin is not None
+        try:
+            stdin.write(f"{seconds}\n")
+            stdin.flush()
+        except BrokenPipeError:
+            pass  # the harness is gone; _reply says why
+        reply = self._reply()
+        return int(reply["events"]), float(reply["cpu_seconds"])
+
+    def close(self) -> None:
+        if self._node.stdin:
+            with contextlib.suppress(BrokenPipeError):  # it exited first, input unread
+                self._node.stdin.close()
+        try:
+            self._node.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._node.kill()
+            self._node.wait()
+        if self._node.stdout:
+            self._node.stdout.close()
+        self._stderr.close()
+
+    def _reply(self) -> Any:
+        assert self._node.stdout is not None
+        line = self._node.stdout.readline()
+        if not line:
+            self._node.wait()
+            self._stderr.seek(0)
+            said = self._stderr.read().strip().splitlines()
+            raise BlueprintError(said[-1] if said else f"node exited ({self._node.returncode})")
+        return orjson.loads(line)
+
+
+def _gzip_documents(value: bytes) -> list[bytes]:
+    """The delivery as the gzip documents the function takes, one per Lambda event."""
+    batches = decode(value)
+    if value.startswith(b"\x1f\x8b") and len(batches) == 1:
+        inflater = zlib.decompressobj(wbits=31)
+        inflater.decompress(value)
+        if inflater.eof and not inflater.unused_data:
+            return [value]
+    return [gzip.compress(orjson.dumps(_document(batch)), compresslevel=6) for batch in batches]
+
+
+def _document(batch: LogBatch) -> dict[str, object]:
+    document: dict[str, object] = {
+        "messageType": batch.message_type,
+        "owner": batch.owner,
+        "logGroup": batch.log_group,
+        "logStream": batch.log_stream,
+        "subscriptionFilters": list(batch.subscription_filters),
+    }
+    if batch.policy_level is not None:
+        document["policyLevel"] = batch.policy_level
+    document["logEvents"] = [
+        {"id": e.id, "timestamp": e.timestamp, "message": e.message}
+        | ({"extractedFields": e.extracted_fields} if e.extracted_fields is not None else {})
+        for e in batch.events
+    ]
+    return document
 
 
 def gc_speedup(deliveries: list[bytes], seconds: float) -> float:
@@ -287,9 +418,41 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also measure with the daemon's collector settings (gc_speedup: tuned / default)",
     )
+    parser.add_argument(
+        "--blueprint",
+        type=Path,
+        metavar="INDEX_JS",
+        help="also run the AWS console's LogsToElasticsearch function from this copy of its "
+        "index.js (bench/README.md says where to get it): blueprint_events_per_s, "
+        "core_vs_blueprint",
+    )
     args = parser.parse_args(argv)
     deliveries = [args.payload.read_bytes()] if args.payload else mixed_deliveries()
-    result = measure(deliveries, args.seconds)
+    with tempfile.TemporaryDirectory(prefix="bench-blueprint-") as workdir:
+        blueprint = None
+        try:
+            if args.blueprint is not None:
+                blueprint = Blueprint(args.blueprint, deliveries, Path(workdir))
+            others = {"blueprint": blueprint.round} if blueprint else None
+            result = measure(deliveries, args.seconds, others)
+        except BlueprintError as exc:
+            print(f"bench core: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            if blueprint is not None:
+                blueprint.close()
+    if blueprint is not None:
+        result["blueprint_events"] = blueprint.events
+        result["core_vs_blueprint"] = round(
+            result["events_per_s"] / result["blueprint_events_per_s"], 3
+        )
+        indexed = sum(len(b.events) for v in deliveries for b in decode(v) if not b.is_control)
+        if blueprint.events != indexed:
+            print(
+                f"bench core: the blueprint indexed {blueprint.events:,} events a pass, "
+                f"the deliveries hold {indexed:,} data events",
+                file=sys.stderr,
+            )
     if args.gc:
         result["gc_speedup"] = round(gc_speedup(deliveries, args.seconds), 3)
     if args.json:
@@ -298,4 +461,6 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in result.items():
             shown = str(value) if isinstance(value, bool) else f"{value:,}"
             print(f"{key:28} {shown}")
+        if blueprint is None:
+            print(f"{'blueprint':28} not run (--blueprint INDEX_JS; see bench/README.md)")
     return 0
