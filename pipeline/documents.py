@@ -14,7 +14,6 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, Literal
 
 import orjson
@@ -30,14 +29,21 @@ from pipeline.lambda_platform import (
 )
 from pipeline.patterns.message import ParsedMessage
 
-__all__ = ["IndexAction", "JsonFields", "build_source", "day_index", "js_number"]
+__all__ = [
+    "IndexAction",
+    "JsonFields",
+    "build_source",
+    "day_index",
+    "encode_action",
+    "js_number",
+]
 
 JsonFields = Literal["merge", "nest", "off"]
 _JS_WHITESPACE = " \t\n\r\v\f\u00a0\ufeff\u2028\u2029"
 _MAX_SAFE_INTEGER = 2**53
 _DAY_MS = 86_400_000
 # JavaScript's Number() grammar for decimals and for 0x / 0o / 0b integers (no sign allowed there).
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _PREFIXED = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
 _BASES = {"x": 16, "o": 8, "b": 2}
 
@@ -53,23 +59,48 @@ class IndexAction:
 
 def day_index(prefix: str, timestamp_ms: int) -> str:
     """``<prefix>-YYYY.MM.DD`` of the event's UTC day, as the blueprint names its indices."""
-    return f"{prefix}-{_day_text(timestamp_ms // _DAY_MS)}"
+    key = (prefix, timestamp_ms // _DAY_MS)
+    name = _INDEX_NAMES.get(key)
+    if name is None:
+        if len(_INDEX_NAMES) >= _MAX_CACHED:
+            _INDEX_NAMES.clear()
+        day = datetime.fromtimestamp(key[1] * 86_400, UTC)
+        name = _INDEX_NAMES[key] = f"{prefix}-{day:%Y.%m.%d}"
+    return name
 
 
 def iso_timestamp(timestamp_ms: int) -> str:
     """JavaScript's ``Date.toISOString``: milliseconds and ``Z``."""
-    return f"{_second_text(timestamp_ms // 1000)}.{timestamp_ms % 1000:03d}Z"
+    second, millisecond = divmod(timestamp_ms, 1000)
+    text = _SECOND_TEXTS.get(second)
+    if text is None:
+        if len(_SECOND_TEXTS) >= _MAX_CACHED:
+            _SECOND_TEXTS.clear()
+        text = _SECOND_TEXTS[second] = f"{datetime.fromtimestamp(second, UTC):%Y-%m-%dT%H:%M:%S}"
+    return f"{text}.{millisecond:03d}Z"
 
 
-# Events of a batch share days and mostly seconds: format each once.
-@lru_cache(maxsize=1024)
-def _day_text(day: int) -> str:
-    return f"{datetime.fromtimestamp(day * 86_400, UTC):%Y.%m.%d}"
+# Events of a batch share days and mostly seconds: each is formatted once. Plain dicts,
+# emptied when full, cost less per event than functools.lru_cache's bookkeeping.
+_MAX_CACHED = 4096
+_INDEX_NAMES: dict[tuple[str, int], str] = {}
+_SECOND_TEXTS: dict[int, str] = {}
 
 
-@lru_cache(maxsize=4096)
-def _second_text(second: int) -> str:
-    return f"{datetime.fromtimestamp(second, UTC):%Y-%m-%dT%H:%M:%S}"
+def encode_action(action: IndexAction) -> bytes:
+    """The action's two NDJSON lines for ``_bulk``; raises on what cannot be JSON (a lone
+    surrogate). The ``index`` line of each index name is encoded once."""
+    head = _ACTION_HEADS.get(action.index)
+    if head is None:
+        if len(_ACTION_HEADS) >= _MAX_CACHED:
+            _ACTION_HEADS.clear()
+        head = _ACTION_HEADS[action.index] = orjson.dumps({"index": {"_index": action.index}})[:-2]
+    return b"".join(
+        (head, b',"_id":', orjson.dumps(action.id), b"}}\n", orjson.dumps(action.source), b"\n")
+    )
+
+
+_ACTION_HEADS: dict[str, bytes] = {}
 
 
 def build_source(
@@ -146,6 +177,8 @@ def js_number(text: str) -> int | float | None:
     ``inf``) are not numbers. Integral results come back as ints, as JSON
     writes them without a fraction.
     """
+    if len(text) < 16 and text.isdigit() and text.isascii():
+        return int(text)  # the common case (status codes, sizes): exact below 2**53
     body = text.strip(_JS_WHITESPACE)
     if _DECIMAL.fullmatch(body):
         value = float(body)
@@ -174,24 +207,27 @@ def _json_from_first_brace(text: str) -> dict[str, Any] | None:
 def _lambda_fields(
     platform: PlatformEvent | None, function: FunctionRef | None
 ) -> dict[str, Any] | None:
-    fields: dict[str, Any] = {}
+    if platform is None:
+        return None
+    fields: dict[str, Any]
     if isinstance(platform, Report):
         fields = {
             "type": "report",
             "request_id": platform.request_id,
             "duration_ms": platform.duration_ms,
-            "billed_duration_ms": platform.billed_duration_ms,
-            "memory_size_mb": platform.memory_size_mb,
-            "max_memory_used_mb": platform.max_memory_used_mb,
-            "init_duration_ms": platform.init_duration_ms,
-            "restore_duration_ms": platform.restore_duration_ms,
-            "billed_restore_duration_ms": platform.billed_restore_duration_ms,
-            "status": platform.status,
-            "error_type": platform.error_type,
-            "cold_start": platform.cold_start,
         }
+        _put(fields, "billed_duration_ms", platform.billed_duration_ms)
+        _put(fields, "memory_size_mb", platform.memory_size_mb)
+        _put(fields, "max_memory_used_mb", platform.max_memory_used_mb)
+        _put(fields, "init_duration_ms", platform.init_duration_ms)
+        _put(fields, "restore_duration_ms", platform.restore_duration_ms)
+        _put(fields, "billed_restore_duration_ms", platform.billed_restore_duration_ms)
+        fields["status"] = platform.status
+        _put(fields, "error_type", platform.error_type)
+        fields["cold_start"] = platform.cold_start
     elif isinstance(platform, Start):
-        fields = {"type": "start", "request_id": platform.request_id, "version": platform.version}
+        fields = {"type": "start", "request_id": platform.request_id}
+        _put(fields, "version", platform.version)
     elif isinstance(platform, End):
         fields = {"type": "end", "request_id": platform.request_id}
     elif isinstance(platform, TaskTimedOut):
@@ -201,17 +237,21 @@ def _lambda_fields(
             "timeout_seconds": platform.timeout_seconds,
         }
     elif isinstance(platform, RuntimeFault):
-        fields = {
-            "type": "fault",
-            "request_id": platform.request_id,
-            "error_type": platform.error_type,
-        }
-    if not fields:
+        fields = {"type": "fault"}
+        _put(fields, "request_id", platform.request_id)
+        _put(fields, "error_type", platform.error_type)
+    else:
         return None
     if function is not None:
         fields["function"] = function.name
-        fields["function_version"] = function.version
-    return {key: value for key, value in fields.items() if value is not None}
+        _put(fields, "function_version", function.version)
+    return fields
+
+
+def _put(fields: dict[str, Any], key: str, value: object) -> None:
+    """Only known values go in, as the fields of a line that lacks them are left out."""
+    if value is not None:
+        fields[key] = value
 
 
 def _trace_id(platform: PlatformEvent | None, merged: dict[str, Any] | None) -> str | None:

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import orjson
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 from opensearchpy.exceptions import NotFoundError, TransportError
@@ -26,7 +25,7 @@ from consumers.config.connections import OpenSearchConfig
 from consumers.opensearch.templates import TEMPLATE_VERSION, index_template, template_name
 from consumers.runtime.errors import describe
 from consumers.runtime.protocols import Document, Record, Refusal, WriteResult
-from pipeline.documents import IndexAction
+from pipeline.documents import IndexAction, encode_action
 
 __all__ = [
     "MAX_ID_BYTES",
@@ -73,9 +72,7 @@ def _sigv4(settings: OpenSearchConfig) -> Any:
 
 def encode_document(action: IndexAction, origin: Record) -> Document:
     """The action's two NDJSON lines; raises on what cannot be JSON (a lone surrogate)."""
-    meta = orjson.dumps({"index": {"_index": action.index, "_id": action.id}})
-    body = b"".join((meta, b"\n", orjson.dumps(action.source), b"\n"))
-    return Document(action.index, action.id, body, origin)
+    return Document(action.index, action.id, encode_action(action), origin)
 
 
 def bulk_body(actions: Sequence[IndexAction]) -> bytes:

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consumers.config.service import parse_config
-from pipeline.documents import build_source, day_index, iso_timestamp, js_number
+from pipeline.documents import (
+    IndexAction,
+    build_source,
+    day_index,
+    encode_action,
+    iso_timestamp,
+    js_number,
+)
 from pipeline.lambda_platform import parse_report
 from pipeline.process import Processor
 
@@ -132,3 +142,38 @@ def test_day_index_and_iso_timestamp_are_utc() -> None:
     assert day_index("cwl", 1_668_093_027_015) == "cwl-2022.11.10"
     assert iso_timestamp(1_668_093_027_015) == "2022-11-10T15:10:27.015Z"
     assert iso_timestamp(5) == "1970-01-01T00:00:00.005Z"
+
+
+@pytest.mark.parametrize("text", ["١٢", "²", "12\u0663", "０１"])
+def test_digits_of_other_scripts_are_not_numbers(text: str) -> None:
+    # JavaScript's Number() reads ASCII digits only: Number("١٢") is NaN
+    assert js_number(text) is None
+
+
+@given(st.text(alphabet="0123456789 +-.eExXoObB_abcdef\t", max_size=20))
+def test_the_digit_fast_path_agrees_with_the_grammar(text: str) -> None:
+    number = js_number(text)
+    if text.isascii() and text.isdigit():
+        assert number == int(text) or (len(text) >= 16 and number == float(text))
+    if number is not None:
+        assert math.isfinite(number)
+
+
+@pytest.mark.parametrize(
+    ("index", "event_id"),
+    [("cwl-2026.11.25", "3600000000000000000000"), ("cwl-ü", 'a"b\\c'), ("x", "")],
+)
+def test_an_action_encodes_as_two_ndjson_lines(index: str, event_id: str) -> None:
+    source = {"@message": "hi \u2028", "n": 1}
+    encoded = encode_action(IndexAction(index, event_id, source))
+    meta, body, rest = encoded.split(b"\n")
+    assert rest == b""
+    assert orjson.loads(meta) == {"index": {"_index": index, "_id": event_id}}
+    assert orjson.loads(body) == source
+    assert encode_action(IndexAction(index, event_id, source)) == encoded  # cached head
+
+
+def test_day_index_is_per_prefix() -> None:
+    assert day_index("a", 0) == "a-1970.01.01"
+    assert day_index("b", 0) == "b-1970.01.01"
+    assert day_index("a", 86_400_000) == "a-1970.01.02"
