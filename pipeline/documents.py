@@ -48,13 +48,20 @@ _PREFIXED = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
 _BASES = {"x": 16, "o": 8, "b": 2}
 
 
-@dataclass(frozen=True, slots=True)
+# Read-only by convention, not frozen: built once per event, and a frozen dataclass's
+# generated __init__ costs ~1 us where this one costs ~0.07 us compiled (bench core).
+@dataclass(slots=True, init=False)
 class IndexAction:
     """One ``index`` bulk action: the document ``source`` under ``_id`` in ``index``."""
 
     index: str
     id: str
     source: dict[str, Any]
+
+    def __init__(self, index: str, id: str, source: dict[str, Any]) -> None:
+        self.index = index
+        self.id = id
+        self.source = source
 
 
 def day_index(prefix: str, timestamp_ms: int) -> str:
@@ -77,7 +84,7 @@ def iso_timestamp(timestamp_ms: int) -> str:
         if len(_SECOND_TEXTS) >= _MAX_CACHED:
             _SECOND_TEXTS.clear()
         text = _SECOND_TEXTS[second] = f"{datetime.fromtimestamp(second, UTC):%Y-%m-%dT%H:%M:%S}"
-    return f"{text}.{millisecond:03d}Z"
+    return text + _MILLISECOND_TEXTS[millisecond]
 
 
 # Events of a batch share days and mostly seconds: each is formatted once. Plain dicts,
@@ -85,6 +92,7 @@ def iso_timestamp(timestamp_ms: int) -> str:
 _MAX_CACHED = 4096
 _INDEX_NAMES: dict[tuple[str, int], str] = {}
 _SECOND_TEXTS: dict[int, str] = {}
+_MILLISECOND_TEXTS = [f".{millisecond:03d}Z" for millisecond in range(1000)]
 
 
 def encode_action(action: IndexAction) -> bytes:

@@ -40,12 +40,20 @@ _NAMESPACE_CHARACTERS = frozenset(
 _STORAGE_RESOLUTIONS = (1, 60)
 
 
-@dataclass(frozen=True, slots=True)
+# Read-only by convention, not frozen: built once per event, and a frozen dataclass's
+# generated __init__ costs ~1 us where this one costs ~0.07 us compiled (bench core).
+@dataclass(slots=True, init=False)
 class EmfResult:
     """The samples of a valid document, or why an EMF-looking document is not valid."""
 
     samples: tuple[MetricSample, ...]
     invalid_reason: str | None = None
+
+    def __init__(
+        self, samples: tuple[MetricSample, ...], invalid_reason: str | None = None
+    ) -> None:
+        self.samples = samples
+        self.invalid_reason = invalid_reason
 
 
 class _Invalid(Exception):

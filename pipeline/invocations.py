@@ -122,7 +122,9 @@ LAMBDA_METRICS: dict[str, LambdaMetricSpec] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Read-only by convention, not frozen: built once per event, and a frozen dataclass's
+# generated __init__ costs ~1 us where this one costs ~0.07 us compiled (bench core).
+@dataclass(slots=True, init=False)
 class InvocationSample:
     """One observation of a metric of ``LAMBDA_METRICS`` for one function."""
 
@@ -130,6 +132,14 @@ class InvocationSample:
     function: str
     value: float
     error_type: str | None = None
+
+    def __init__(
+        self, metric: str, function: str, value: float, error_type: str | None = None
+    ) -> None:
+        self.metric = metric
+        self.function = function
+        self.value = value
+        self.error_type = error_type
 
 
 class _Recent:

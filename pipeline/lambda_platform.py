@@ -65,7 +65,9 @@ OUT_OF_MEMORY_MARKERS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+# Read-only by convention, not frozen: built once per event, and a frozen dataclass's
+# generated __init__ costs ~1 us where this one costs ~0.07 us compiled (bench core).
+@dataclass(slots=True, init=False)
 class Report:
     """One invocation's REPORT: durations in ms, memory in MB; absent fields are None."""
 
@@ -83,21 +85,61 @@ class Report:
     xray_segment_id: str | None = None
     xray_sampled: bool | None = None
 
+    def __init__(
+        self,
+        request_id: str,
+        duration_ms: float,
+        billed_duration_ms: float | None = None,
+        memory_size_mb: int | None = None,
+        max_memory_used_mb: int | None = None,
+        init_duration_ms: float | None = None,
+        restore_duration_ms: float | None = None,
+        billed_restore_duration_ms: float | None = None,
+        status: str = "success",
+        error_type: str | None = None,
+        xray_trace_id: str | None = None,
+        xray_segment_id: str | None = None,
+        xray_sampled: bool | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.duration_ms = duration_ms
+        self.billed_duration_ms = billed_duration_ms
+        self.memory_size_mb = memory_size_mb
+        self.max_memory_used_mb = max_memory_used_mb
+        self.init_duration_ms = init_duration_ms
+        self.restore_duration_ms = restore_duration_ms
+        self.billed_restore_duration_ms = billed_restore_duration_ms
+        self.status = status
+        self.error_type = error_type
+        self.xray_trace_id = xray_trace_id
+        self.xray_segment_id = xray_segment_id
+        self.xray_sampled = xray_sampled
+
     @property
     def cold_start(self) -> bool:
         return self.init_duration_ms is not None or self.restore_duration_ms is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class Start:
     request_id: str
     version: str | None = None
     xray_trace_id: str | None = None
 
+    def __init__(
+        self, request_id: str, version: str | None = None, xray_trace_id: str | None = None
+    ) -> None:
+        self.request_id = request_id
+        self.version = version
+        self.xray_trace_id = xray_trace_id
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True, init=False)
 class End:
     request_id: str
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,13 +224,18 @@ class OutOfMemory:
     request_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class AppLog:
     """An application record of the JSON log format: ``level``, ``message``, ``requestId``."""
 
     level: str
     message: Any
     request_id: str | None
+
+    def __init__(self, level: str, message: Any, request_id: str | None) -> None:
+        self.level = level
+        self.message = message
+        self.request_id = request_id
 
 
 PlatformEvent = (

@@ -19,7 +19,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+# Read-only by convention, not frozen: built once per event, and a frozen dataclass's
+# generated __init__ costs ~1 us where this one costs ~0.07 us compiled (bench core).
+@dataclass(slots=True, init=False)
 class MetricSample:
     """One datapoint, as CloudWatch would receive it (dimension values are strings)."""
 
@@ -29,6 +31,22 @@ class MetricSample:
     value: float
     unit: str
     timestamp: int  # epoch milliseconds
+
+    def __init__(
+        self,
+        namespace: str,
+        name: str,
+        dimensions: Mapping[str, str],
+        value: float,
+        unit: str,
+        timestamp: int,
+    ) -> None:
+        self.namespace = namespace
+        self.name = name
+        self.dimensions = dimensions
+        self.value = value
+        self.unit = unit
+        self.timestamp = timestamp
 
 
 class PrometheusUnit(NamedTuple):

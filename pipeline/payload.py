@@ -45,7 +45,9 @@ _BASE64_ALPHABET = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+# Read-only by convention, not frozen: built once per event, and a frozen dataclass's
+# generated __init__ costs ~1 us where this one costs ~0.07 us compiled (bench core).
+@dataclass(slots=True, init=False)
 class LogEvent:
     """One CloudWatch log event as the subscription delivered it."""
 
@@ -53,6 +55,14 @@ class LogEvent:
     timestamp: int
     message: str
     extracted_fields: dict[str, str] | None = None
+
+    def __init__(
+        self, id: str, timestamp: int, message: str, extracted_fields: dict[str, str] | None = None
+    ) -> None:
+        self.id = id
+        self.timestamp = timestamp
+        self.message = message
+        self.extracted_fields = extracted_fields
 
 
 @dataclass(frozen=True, slots=True)
