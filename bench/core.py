@@ -195,8 +195,10 @@ def measure(
 ) -> dict[str, float]:
     """The core and the minimal path, rounds alternated; ``others`` (name: a round of
     ``seconds`` of CPU giving events and CPU seconds) take a round after each of theirs and
-    add ``NAME_events_per_s``."""
+    add ``NAME_events_per_s``. All run under the daemon's collector settings, as the
+    daemon and ``cwlpipe process`` run the core (``--gc`` measures what they bring)."""
     processor = Processor(load_config(DEFAULT_CONFIG).core)
+    tune_for_batches()
 
     def whole_core() -> int:
         events = 0
