@@ -198,6 +198,7 @@ def measure(
     add ``NAME_events_per_s``. All run under the daemon's collector settings, as the
     daemon and ``cwlpipe process`` run the core (``--gc`` measures what they bring)."""
     processor = Processor(load_config(DEFAULT_CONFIG).core)
+    defaults = gc.get_threshold()
     tune_for_batches()
 
     def whole_core() -> int:
@@ -251,6 +252,8 @@ def measure(
             events, spent = run(seconds / rounds)
             totals[name][0] += events
             totals[name][1] += spent
+    gc.unfreeze()
+    gc.set_threshold(*defaults)
     bodies = [
         b"".join(encode_document(a, _ORIGIN).body for a in processor.process(v).actions)
         for v in deliveries
