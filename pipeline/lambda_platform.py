@@ -473,7 +473,7 @@ def _out_of_memory(text: str) -> OutOfMemory | None:
 
 def _get_number(mapping: Any, key: str) -> float | None:
     value = mapping.get(key) if isinstance(mapping, dict) else None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return float(value) if type(value) is int or type(value) is float else None
 
 
 def _get_int(mapping: Any, key: str) -> int | None:
