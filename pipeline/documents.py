@@ -46,6 +46,7 @@ _DAY_MS = 86_400_000
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _PREFIXED = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
 _BASES = {"x": 16, "o": 8, "b": 2}
+_NUMBER_STARTS = frozenset("+-.0123456789")
 
 
 # Read-only by convention, not frozen: built once per event, and a frozen dataclass's
@@ -188,6 +189,8 @@ def js_number(text: str) -> int | float | None:
     if len(text) < 16 and text.isdigit() and text.isascii():
         return int(text)  # the common case (status codes, sizes): exact below 2**53
     body = text.strip(_JS_WHITESPACE)
+    if not body or body[0] not in _NUMBER_STARTS or body.count(".") > 1:
+        return None  # request ids, addresses, words: no grammar needed to say no
     if _DECIMAL.fullmatch(body):
         value = float(body)
     elif _PREFIXED.fullmatch(body):

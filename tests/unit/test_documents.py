@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +178,22 @@ def test_day_index_is_per_prefix() -> None:
     assert day_index("a", 0) == "a-1970.01.01"
     assert day_index("b", 0) == "b-1970.01.01"
     assert day_index("a", 86_400_000) == "a-1970.01.02"
+
+
+def _by_the_grammar(text: str) -> int | float | None:
+    """js_number without its shortcuts: the grammar alone decides."""
+    body = text.strip(" \t\n\r\v\f\u00a0\ufeff\u2028\u2029")
+    if re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", body, re.ASCII):
+        value = float(body)
+    elif re.fullmatch(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)", body):
+        value = float(int(body[2:], {"x": 16, "o": 8, "b": 2}[body[1].lower()]))
+    else:
+        return None
+    if not math.isfinite(value):
+        return None
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+@given(st.text(alphabet="0123456789 +-.eExXoObB_abcdef\t\u00a0١", max_size=24))
+def test_the_shortcuts_agree_with_the_grammar(text: str) -> None:
+    assert js_number(text) == _by_the_grammar(text)
