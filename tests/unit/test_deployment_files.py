@@ -121,7 +121,9 @@ def test_the_image_installs_the_built_wheel_not_the_source_tree() -> None:
     ]
     for part in packages:
         assert f"COPY {part} ./{part}" in build
-    assert "COPY pyproject.toml README.md ./" in build  # the metadata names the readme
+    # the metadata names the readme; setup.py compiles the core
+    assert "COPY pyproject.toml setup.py README.md ./" in build
+    assert "gcc" in build and "gcc" not in final  # the compiler stays in the build stage
     assert "pip wheel --no-deps --wheel-dir /wheels ." in build
     assert "COPY --from=build /wheels /wheels" in final
     assert "pip install /wheels/*.whl" in final
