@@ -25,8 +25,11 @@ class MemorySource:
     """Partitions held in memory; the test plays the group coordinator.
 
     ``revoke`` and ``assign`` change the assignment at any moment (also from
-    inside a sink's write, to model a rebalance during a slow write);
-    ``fail_commits`` makes the next commits fail as a coordinator change does.
+    inside a sink's write, to model a rebalance during a slow write); an
+    assigned partition gets a new epoch and is read again from its committed
+    offset, as Kafka does. ``fail_commits`` makes the next commits fail as a
+    coordinator change does. ``commits`` and ``fetched`` record every commit
+    and every non-empty batch handed out, in order.
     """
 
     def __init__(
@@ -42,10 +45,14 @@ class MemorySource:
         for record in records:
             self.log.setdefault(record.where, []).append(record)
         self._assignment = set(self.log)
+        self._epochs: dict[Partition, int] = {p: 0 for p in self.log}
+        self._next_epoch = 1
         self.position: dict[Partition, int] = {p: 0 for p in self.log}
         self.committed: dict[Partition, int] = {}
         self.acknowledged: dict[Partition, int] = {}
         self.commit_calls = 0
+        self.commits: list[dict[Partition, int]] = []
+        self.fetched: list[list[Record]] = []
         self.fail_commits = 0
         self.paused = False
         self.fetch_error: Exception | None = None
@@ -55,23 +62,37 @@ class MemorySource:
         self.log.setdefault(record.where, []).append(record)
         self.position.setdefault(record.where, 0)
         self._assignment.add(record.where)
+        self._epochs.setdefault(record.where, 0)
 
     @property
     def assignment(self) -> frozenset[Partition]:
         return frozenset(self._assignment)
 
+    @property
+    def epochs(self) -> dict[Partition, int]:
+        return dict(self._epochs)
+
     def revoke(self, *partitions: Partition) -> None:
         for partition in partitions:
             self._assignment.discard(partition)
+            self._epochs.pop(partition, None)
         self._carry = deque(r for r in self._carry if r.where in self._assignment)
 
     def assign(self, *partitions: Partition) -> None:
         for partition in partitions:
             self._assignment.add(partition)
+            self._epochs[partition] = self._next_epoch
             self.position[partition] = self.committed.get(partition, 0)
+        self._next_epoch += 1
 
     async def fetch(self, timeout_s: float) -> list[Record]:
         await asyncio.sleep(0)
+        batch = self._fetch()
+        if batch:
+            self.fetched.append(batch)
+        return batch
+
+    def _fetch(self) -> list[Record]:
         if self.fetch_error is not None:
             error, self.fetch_error = self.fetch_error, None
             raise error
@@ -100,11 +121,15 @@ class MemorySource:
         self._carry.extendleft(reversed([r for r in records if r.where in self._assignment]))
 
     def rewind(self, records: Sequence[Record]) -> None:
+        """Seek each partition to the first offset given, as the Kafka source does (not to the
+        lowest offset ever given: two rewinds of one partition leave it at the second)."""
+        first: dict[Partition, int] = {}
         for record in records:
-            if record.where in self._assignment:
-                self.position[record.where] = min(self.position[record.where], record.offset)
-        rewound = {record.where for record in records}
-        self._carry = deque(r for r in self._carry if r.where not in rewound)
+            first[record.where] = min(first.get(record.where, record.offset), record.offset)
+        for where, offset in first.items():
+            if where in self._assignment:
+                self.position[where] = offset
+        self._carry = deque(r for r in self._carry if r.where not in first)
 
     def pause(self) -> None:
         self.paused = True
@@ -114,6 +139,7 @@ class MemorySource:
 
     async def commit(self, offsets: dict[Partition, int]) -> bool:
         self.commit_calls += 1
+        self.commits.append(dict(offsets))
         for partition, offset in offsets.items():
             self.acknowledged[partition] = max(offset, self.acknowledged.get(partition, 0))
         if self.fail_commits:
@@ -150,12 +176,14 @@ class SinkStep:
 class ScriptedSink:
     """A store in memory: ``script`` plays one step per write; then every write succeeds.
 
-    ``refuse`` maps document ids to (status, reason) the store refuses for good.
+    ``refuse`` maps document ids to (status, reason) the store refuses for good;
+    ``acknowledged`` lists every document it acknowledged, in order, repeats included.
     """
 
     script: list[SinkStep] = field(default_factory=list)
     refuse: dict[str, tuple[int, str]] = field(default_factory=dict)
     stored: dict[str, bytes] = field(default_factory=dict)
+    acknowledged: list[Document] = field(default_factory=list)
     writes: int = 0
     forever: SinkStep | None = None  # the step played once the script is done (None: succeed)
     before_write: Callable[[Sequence[Document]], Awaitable[None]] | None = None
@@ -179,6 +207,7 @@ class ScriptedSink:
                 result.refused.append(Refusal(document, status, reason))
             else:
                 self.stored[document.id] = document.body
+                self.acknowledged.append(document)
                 result.acknowledged += 1
         return result
 

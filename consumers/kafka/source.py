@@ -156,6 +156,8 @@ class KafkaSource:
         self._carry: dict[Partition, deque[Record]] = {}
         self._pending: dict[Partition, int] = {}
         self._handled: dict[Partition, int] = {}  # the next offset not yet acknowledged
+        self._epochs: dict[Partition, int] = {}
+        self._assignments = 0
         self._listener = _Rebalance(self)
 
     async def start(self) -> None:
@@ -168,6 +170,11 @@ class KafkaSource:
     @property
     def assignment(self) -> frozenset[Partition]:
         return frozenset(Partition(tp.topic, tp.partition) for tp in self.consumer.assignment())
+
+    @property
+    def epochs(self) -> dict[Partition, int]:
+        """Per assigned partition, which of this member's assignments gave it."""
+        return {where: self._epochs.get(where, 0) for where in self.assignment}
 
     @property
     def paused(self) -> bool:
@@ -272,9 +279,13 @@ class KafkaSource:
             self._carry.pop(where, None)
             self._pending.pop(where, None)
             self._handled.pop(where, None)
+            self._epochs.pop(where, None)
 
     def _assigned(self, assigned: list[TopicPartition]) -> None:
         self.assigned_once = True
+        self._assignments += 1
+        for tp in assigned:
+            self._epochs[Partition(tp.topic, tp.partition)] = self._assignments
         if self._paused and assigned:
             self.consumer.pause(*assigned)
 

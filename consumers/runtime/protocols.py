@@ -9,7 +9,7 @@ unit test that runs in milliseconds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -98,6 +98,11 @@ class Source(Protocol):
       first in the next ``fetch``.
     - ``rewind`` makes an abandoned batch be read again, on the partitions the
       source still owns; the others are re-read by their new owner.
+    - ``epochs`` numbers each assigned partition's assignment: a partition
+      revoked and assigned again (an eager rebalance does that to every
+      partition) gets a new number, because it is read again from its
+      committed offset; records fetched under the old number are no longer
+      this member's to write or commit.
     - ``commit`` stores next offsets only for partitions still assigned; a
       failure is logged and answered ``False``, never raised: the records are
       then redelivered, which the document ids make harmless.
@@ -105,6 +110,9 @@ class Source(Protocol):
 
     @property
     def assignment(self) -> frozenset[Partition]: ...
+
+    @property
+    def epochs(self) -> Mapping[Partition, int]: ...
 
     async def fetch(self, timeout_s: float) -> list[Record]: ...
 
