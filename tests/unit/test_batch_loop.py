@@ -4,85 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
 
 import orjson
 import pytest
 
-from consumers.config.service import ServiceConfig
-from consumers.prometheus.export import exporter_for
-from consumers.prometheus.health import HealthMetrics
-from consumers.runtime.batch_loop import BatchLoop
-from consumers.runtime.protocols import Partition, Pipeline, Record
-from consumers.runtime.retry import RetryPolicy, StopSignal
-from consumers.testing import MemoryDeadLetters, MemorySource, ScriptedSink, SinkStep
+from consumers.runtime.protocols import Partition
+from consumers.runtime.retry import RetryPolicy
+from consumers.testing import ScriptedSink, SinkStep
 from pipeline.process import Outcome, Processor
-from tests.payloads import data_message
-
-TOPIC = "cwl-logs"
-P0, P1 = Partition(TOPIC, 0), Partition(TOPIC, 1)
-CONFIG = ServiceConfig()
-
-
-def record(partition: int, offset: int, value: bytes) -> Record:
-    return Record(TOPIC, partition, offset, value)
-
-
-def good(partition: int, offset: int, n: int = 2) -> Record:
-    messages = [f"p{partition} o{offset} event {i}" for i in range(n)]
-    start = 1_795_000_000_000 + 1000 * (partition * 1000 + offset)
-    return record(partition, offset, data_message(messages, start_ms=start))
-
-
-def surrogate_record(partition: int, offset: int) -> Record:
-    """A delivery whose message holds a lone surrogate: it decodes, but no JSON encoder takes it."""
-    body = (
-        b'{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"/aws/lambda/x","logStream":"s",'
-        b'"subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1795000000000,'
-        b'"message":"\\ud800"}]}'
-    )
-    return record(partition, offset, body)
-
-
-class Harness:
-    def __init__(
-        self,
-        records: Sequence[Record],
-        *,
-        sink: ScriptedSink | None = None,
-        processor: object | None = None,
-        max_batch_bytes: int = 16 * 1024 * 1024,
-        max_records: int = 500,
-    ) -> None:
-        self.source = MemorySource(records, max_records=max_records)
-        self.sink = sink or ScriptedSink()
-        self.dead_letters = MemoryDeadLetters()
-        self.metrics = HealthMetrics(exporter_for(CONFIG))
-        self.stop = StopSignal()
-        core = processor or Processor(CONFIG.core)
-        self.loop = BatchLoop(
-            self.source,
-            [Pipeline("logs", (TOPIC,), core, self.sink)],  # type: ignore[arg-type]
-            self.dead_letters,
-            self.metrics,
-            stop=self.stop,
-            policy=RetryPolicy(0.001, 0.002),
-            max_batch_bytes=max_batch_bytes,
-        )
-
-    async def drain(self) -> None:
-        while not self.source.drained():
-            records = await self.source.fetch(0)
-            assert records, "nothing left to fetch but not everything is committed"
-            await self.loop.handle(records)
-
-    def value(self, name: str, **labels: str) -> float:
-        return self.metrics.registry.get_sample_value(name, labels) or 0.0
-
-
-def expected_ids(records: Sequence[Record]) -> set[str]:
-    processor = Processor(CONFIG.core)
-    return {a.id for r in records for a in processor.process(r.value).actions}
+from tests.unit.loop_harness import (
+    CONFIG,
+    P0,
+    P1,
+    TOPIC,
+    Harness,
+    expected_ids,
+    good,
+    record,
+    surrogate_record,
+)
 
 
 async def test_every_document_is_stored_and_every_offset_committed() -> None:
