@@ -1,32 +1,55 @@
-"""The batch loop: fetch -> process -> write -> dead letters -> commit, one batch at a time.
+"""The batch loop: fetch -> process -> write -> dead letters -> commit, two batches deep.
 
 Written against :mod:`consumers.runtime.protocols`, so the same loop runs on
 Kafka and OpenSearch and on the in-package doubles. What it guarantees:
 
 - Offsets move only after every document of a batch is acknowledged by its
-  sink or its dead letter is written; only for partitions still assigned.
+  sink or its dead letter is written; only for partitions still owned.
 - No record ends the process: an exception while processing or encoding one
   record makes that record a dead letter of stage ``process``.
-- A batch is bounded in bytes twice: the source bounds the record values,
-  and processing stops once the encoded documents reach ``max_batch_bytes``
-  (the rest is given back). The CPU work runs in a worker thread, so the
-  event loop (heartbeats, ``/metrics``) keeps answering during a big batch.
+- Pipelining, because the store idled while a batch was processed: at most
+  two batches are in hand, one being written (retries, dead letters and
+  commit included) while the next is processed in a worker thread (which
+  also keeps the event loop, heartbeats and ``/metrics`` answering). The next
+  batch is fetched once the previous one is processed, just before that one
+  is written, and is written only after that write is committed. So batches
+  are committed in the order they were fetched, and per partition the
+  committed offset only moves forward.
+- Bounded in bytes: a batch weighs what it keeps until it is committed, its
+  record values plus its encoded documents. Processing stops taking records
+  once a batch weighs half of ``max_batch_bytes``, or what the batch in
+  flight leaves of it, and the rest is given back; the next batch is fetched
+  only while the one in flight weighs less than ``max_batch_bytes``. The two
+  together never keep more than ``max_batch_bytes`` plus the one record that
+  crossed the line. (The fetch itself is not narrowed: records past the line
+  are handed back unprocessed, and they were in the source's buffer anyway.)
 - A store that refuses pauses the source and is retried under the shared
-  policy; a dead-letter write that fails is retried likewise; past the stop
-  deadline the batch is abandoned (rewound, nothing committed).
+  policy; a dead-letter write that fails is retried likewise. Meanwhile the
+  next batch waits, processed, and nothing more is fetched: the loop fetches
+  only between writes, and polls the paused source to stay in its group.
+- Ownership: a batch carries the source's assignment epochs from when it was
+  fetched. Whatever belongs to a partition revoked since (even one assigned
+  back: it is read again from its committed offset) is left to the
+  partition's owner: not written, not dead-lettered, not committed, not
+  rewound. Its documents count as handed over; its records' own dead letters
+  are dropped and those records not counted in.
+- Stop: nothing is fetched once a stop is requested; both batches in hand
+  are finished within the deadline. Past it the batch being written is
+  given up, and so is the next one: both are rewound, nothing committed.
 - Accounting: the counters of a batch are added when it is finished, so
   ``records_in == processed + dead_lettered(decode, process) + control`` and
   ``events_in == indexed + filtered_out + dead_lettered(index) + handed_over``
-  hold exactly (``handed_over``: documents of a partition revoked while its
-  write was retried, left to the partition's new owner; 0 without rebalances).
+  hold exactly (``handed_over``: documents of a partition revoked before they
+  were acknowledged, left to the partition's new owner; 0 without rebalances).
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -66,7 +89,11 @@ class Totals:
 
 @dataclass(slots=True)
 class _Prepared:
-    """A batch after the CPU work: documents per pipeline, dead letters, the counts to add."""
+    """A batch after the CPU work: documents per pipeline, dead letters, the counts to add.
+
+    ``weight`` grows while the worker thread processes, so the loop can tell
+    what the batch keeps at any moment.
+    """
 
     handled: list[Record] = field(default_factory=list)
     remainder: list[Record] = field(default_factory=list)
@@ -77,6 +104,24 @@ class _Prepared:
     events: int = 0
     filtered_by_route: dict[str, int] = field(default_factory=dict)
     newest_event_ms: int = 0
+    weight: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class _Batch:
+    """Records as fetched, the assignment epochs they were fetched under, their processing."""
+
+    records: list[Record]
+    epochs: Mapping[Partition, int]
+    prepared: _Prepared
+    processing: asyncio.Future[None]
+    started: float
+
+
+class _Sent(enum.Enum):
+    WRITTEN = enum.auto()
+    LEFT = enum.auto()  # its partition was revoked: the new owner writes it
+    GIVEN_UP = enum.auto()  # the stop deadline came first
 
 
 class BatchLoop:
@@ -102,10 +147,16 @@ class BatchLoop:
         self.totals = Totals()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cwlpipe-process")
         self._lag_labels: set[Partition] = set()
+        self._in_hand: list[_Batch] = []
         self.source_paused = False
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def bytes_in_hand(self) -> int:
+        """What the batches fetched and not yet committed keep (values and documents)."""
+        return sum(batch.prepared.weight for batch in self._in_hand)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -113,74 +164,174 @@ class BatchLoop:
         """Handle batches until a stop is requested (or ``until_idle`` seconds pass with none)."""
         idle_since = time.monotonic()
         failures = 0
-        while not self.stop.requested:
-            try:
-                records = await self.source.fetch(POLL_S)
-            except Exception as error:  # the broker is away: wait for it, like for the store
-                delay = self.policy.delay(failures)
-                log.warning("fetch failed (%s); retrying in %.1f s", describe(error), delay)
-                failures += 1
-                await self.stop.sleep(delay)
-                continue
-            failures = 0
-            self._observe_lag(caught_up=not records)
-            if records:
-                await self.handle(records)
+        ahead: _Batch | None = None
+        try:
+            while True:
+                if ahead is None:
+                    if self.stop.requested:
+                        return
+                    try:
+                        records = await self.source.fetch(POLL_S)
+                    except Exception as error:  # the broker is away: wait for it, as for the store
+                        delay = self.policy.delay(failures)
+                        log.warning("fetch failed (%s); retrying in %.1f s", describe(error), delay)
+                        failures += 1
+                        await self.stop.sleep(delay)
+                        continue
+                    failures = 0
+                    self._observe_lag(caught_up=not records)
+                    if not records:
+                        if until_idle is not None and time.monotonic() - idle_since > until_idle:
+                            return
+                        continue
+                    ahead = self._start(records, self._half())
+                batch, ahead = ahead, None
+                prepared = await self._processed(batch)
+                ahead = await self._fetch_ahead(prepared.weight)
+                if not await self._finish(batch):
+                    self._abandon([batch] if ahead is None else [batch, ahead])
+                    ahead = None
+                    return
                 idle_since = time.monotonic()
-            elif until_idle is not None and time.monotonic() - idle_since > until_idle:
-                return
+        finally:
+            for left in self._in_hand:  # cancelled: whatever is in hand is read again later
+                left.processing.cancel()
+            self._in_hand.clear()
 
     async def handle(self, records: list[Record]) -> bool:
-        """One batch from processing to commit; False when it was abandoned (read again later)."""
-        started = time.perf_counter()
-        loop = asyncio.get_running_loop()
-        prepared = await loop.run_in_executor(self._executor, self._prepare, records)
-        if prepared.remainder:
-            self.source.give_back(prepared.remainder)
+        """One batch from processing to commit, nothing beside it; False when it was abandoned
+        (read again later)."""
+        batch = self._start(records, self._half())
+        try:
+            await self._processed(batch)
+            if await self._finish(batch):
+                return True
+            self._abandon([batch])
+            return False
+        finally:
+            if batch in self._in_hand:
+                self._in_hand.remove(batch)
+
+    def _half(self) -> int:
+        """A batch's share of the byte budget: half, so the next one fits beside it."""
+        return max(1, self.max_batch_bytes // 2)
+
+    def _start(self, records: list[Record], limit: int) -> _Batch:
+        """Stamp the batch with the epochs it was fetched under and process it in the thread."""
+        prepared = _Prepared()
+        processing = asyncio.get_running_loop().run_in_executor(
+            self._executor, self._prepare, records, limit, prepared
+        )
+        batch = _Batch(records, dict(self.source.epochs), prepared, processing, time.perf_counter())
+        self._in_hand.append(batch)
+        return batch
+
+    async def _processed(self, batch: _Batch) -> _Prepared:
+        """The batch once processed; what it did not take goes back to the source first,
+        before any later fetch, so the source hands records out in offset order."""
+        await batch.processing
+        prepared = batch.prepared
+        owned = self._still_owned(batch.epochs)
+        remainder = [record for record in prepared.remainder if record.where in owned]
+        prepared.remainder = []
+        if remainder:
+            self.source.give_back(remainder)
+        return prepared
+
+    async def _fetch_ahead(self, in_flight: int) -> _Batch | None:
+        """The next batch, processing while the one just processed is written; None when
+        stopping, when the one in flight fills the budget, or when nothing is buffered (the
+        poll does not wait: the batch in hand is not held up for it)."""
+        room = self.max_batch_bytes - in_flight
+        if self.stop.requested or room <= 0:
+            return None
+        try:
+            records = await self.source.fetch(0)
+        except Exception as error:  # the next regular fetch reports it and waits
+            log.debug("fetch ahead failed: %s", describe(error))
+            return None
+        self._observe_lag(caught_up=False)
+        if not records:
+            return None
+        return self._start(records, min(self._half(), room))
+
+    async def _finish(self, batch: _Batch) -> bool:
+        """Write, dead-letter and commit a processed batch; False at the stop deadline
+        (nothing committed; the caller rewinds)."""
+        prepared = batch.prepared
         refused: list[Refusal] = []
         indexed = 0
         for name, documents in prepared.documents.items():
-            outcome = await self._write(self.pipelines[name].sink, documents)
+            outcome = await self._write(self.pipelines[name].sink, documents, batch.epochs)
             if outcome is None:
-                return self._abandon(prepared.handled)
+                return False
             indexed += outcome[0]
             refused += outcome[1]
-        prepared.dead_letters += [self._index_dead_letter(refusal) for refusal in refused]
-        for dead_letter in prepared.dead_letters:
-            if not await self._send_dead_letter(dead_letter):
-                return self._abandon(prepared.handled)
+        dead_letters = prepared.dead_letters + [self._index_dead_letter(r) for r in refused]
+        sent = records_left = 0
+        for dead_letter in dead_letters:
+            result = await self._send_dead_letter(dead_letter, batch.epochs)
+            if result is _Sent.GIVEN_UP:
+                return False
+            if result is _Sent.WRITTEN:
+                sent += 1
+            elif dead_letter.stage == "index":
+                self._handed_over(1)
+            else:
+                records_left += 1
+        if records_left:
+            log.info(
+                "%d failed records of revoked partitions left to their new owner", records_left
+            )
+        owned = self._still_owned(batch.epochs)
         offsets: dict[Partition, int] = {}
         for record in prepared.handled:
-            offsets[record.where] = max(offsets.get(record.where, 0), record.offset + 1)
+            where = record.where
+            if where in owned:
+                offsets[where] = max(offsets.get(where, 0), record.offset + 1)
         if not await self.source.commit(offsets):
             self.metrics.commit_failures.inc()
-        self._count(prepared, indexed)
-        self.metrics.batch_duration.observe(time.perf_counter() - started)
+        self._count(prepared, indexed, sent, records_left)
+        self.metrics.batch_duration.observe(time.perf_counter() - batch.started)
+        self._in_hand.remove(batch)
         return True
 
-    def _abandon(self, records: list[Record]) -> bool:
+    def _abandon(self, batches: list[_Batch]) -> None:
+        """Rewind every batch given up in one call (a source seeks to the first offset it is
+        given per partition, so the earlier batch's offsets must be in the same call)."""
+        records: list[Record] = []
+        for batch in batches:
+            owned = self._still_owned(batch.epochs)
+            records += [record for record in batch.records if record.where in owned]
+            batch.processing.cancel()
+            self._in_hand.remove(batch)
         self.source.rewind(records)
-        self.metrics.abandoned_batches.inc()
+        self.metrics.abandoned_batches.inc(len(batches))
         log.warning(
-            "batch of %d records given up at the stop deadline; read again later", len(records)
+            "%d batch(es) of %d records given up at the stop deadline; read again later",
+            len(batches),
+            sum(len(batch.records) for batch in batches),
         )
-        return False
+
+    def _still_owned(self, epochs: Mapping[Partition, int]) -> frozenset[Partition]:
+        """The partitions of a batch the source still holds under the same assignment."""
+        current = self.source.epochs
+        return frozenset(where for where, epoch in epochs.items() if current.get(where) == epoch)
 
     # -- CPU work (worker thread) ------------------------------------------------------------
 
-    def _prepare(self, records: list[Record]) -> _Prepared:
-        prepared = _Prepared()
-        size = 0
+    def _prepare(self, records: list[Record], limit: int, prepared: _Prepared) -> None:
+        """Take records until the batch weighs ``limit`` (at least one); the rest is remainder."""
         for position, record in enumerate(records):
-            if size >= self.max_batch_bytes:
+            if prepared.weight >= limit:
                 prepared.remainder = records[position:]
                 break
             prepared.handled.append(record)
-            size += self._prepare_one(record, prepared)
-        return prepared
+            prepared.weight += len(record.value) + self._prepare_one(record, prepared)
 
     def _prepare_one(self, record: Record, prepared: _Prepared) -> int:
-        """Process and encode one record; returns the bytes it added to the batch."""
+        """Process and encode one record; returns the bytes its documents add to the batch
+        (a dead letter keeps the record's value, already counted)."""
         pipeline = self.by_topic.get(record.topic)
         try:
             if pipeline is None:
@@ -193,12 +344,12 @@ class BatchLoop:
             log.debug("record failed", exc_info=True)
             self.metrics.errors.labels("process").inc()
             prepared.dead_letters.append(_record_dead_letter(record, "process", reason))
-            return len(record.value)
+            return 0
         if outcome.dead_letter is not None:
             prepared.dead_letters.append(
                 _record_dead_letter(record, outcome.dead_letter.stage, outcome.dead_letter.reason)
             )
-            return len(record.value)
+            return 0
         prepared.control += outcome.control_batches
         prepared.events += outcome.events
         for route, count in outcome.filtered_by_route.items():
@@ -211,12 +362,14 @@ class BatchLoop:
     # -- writing -----------------------------------------------------------------------------
 
     async def _write(
-        self, sink: Sink, documents: list[Document]
+        self, sink: Sink, documents: list[Document], epochs: Mapping[Partition, int]
     ) -> tuple[int, list[Refusal]] | None:
-        """Every document acknowledged or refused for good; None past the stop deadline."""
+        """Every document still owned acknowledged or refused for good; None past the stop
+        deadline. Documents of partitions revoked since the fetch are left to the new owner,
+        also before the first attempt (a revoke while the batch was processed)."""
         acknowledged = 0
         refused: list[Refusal] = []
-        pending = documents
+        pending = self._keep_owned(documents, epochs)
         attempt = 0
         try:
             while pending:
@@ -229,10 +382,7 @@ class BatchLoop:
                     acknowledged += result.acknowledged
                     refused += result.refused
                     result_retry, reason = result.retry, result.retry_reason
-                # documents of partitions taken away meanwhile are the new owner's to write
-                assigned = self.source.assignment
-                pending = [d for d in result_retry if d.origin.where in assigned]
-                self._handed_over(len(result_retry) - len(pending))
+                pending = self._keep_owned(result_retry, epochs)
                 if not pending:
                     break
                 delay = self.policy.delay(attempt)
@@ -248,10 +398,18 @@ class BatchLoop:
                     return None
         finally:
             self._pause(False)
-        assigned = self.source.assignment
-        kept = [r for r in refused if r.document.origin.where in assigned]
+        owned = self._still_owned(epochs)
+        kept = [r for r in refused if r.document.origin.where in owned]
         self._handed_over(len(refused) - len(kept))
         return acknowledged, kept
+
+    def _keep_owned(
+        self, documents: list[Document], epochs: Mapping[Partition, int]
+    ) -> list[Document]:
+        owned = self._still_owned(epochs)
+        kept = [d for d in documents if d.origin.where in owned]
+        self._handed_over(len(documents) - len(kept))
+        return kept
 
     def _handed_over(self, documents: int) -> None:
         """Documents of partitions revoked meanwhile: their new owner writes them."""
@@ -286,16 +444,24 @@ class BatchLoop:
                 log.debug("poll while paused failed: %s", describe(error))
                 await self.stop.sleep(min(left, POLL_S))
 
-    async def _send_dead_letter(self, record: DeadLetterRecord) -> bool:
-        """Written, or False past the stop deadline; a permanent failure sends a size-safe form."""
+    async def _send_dead_letter(
+        self, record: DeadLetterRecord, epochs: Mapping[Partition, int]
+    ) -> _Sent:
+        """Written, left to the new owner of a revoked partition, or given up past the stop
+        deadline; a permanent failure sends a size-safe form."""
         try:
-            return await self._send_until_written(record)
+            return await self._send_until_written(record, epochs)
         finally:
             self._pause(False)
 
-    async def _send_until_written(self, record: DeadLetterRecord) -> bool:
+    async def _send_until_written(
+        self, record: DeadLetterRecord, epochs: Mapping[Partition, int]
+    ) -> _Sent:
         attempt = 0
+        where = Partition(record.topic, record.partition)
         while True:
+            if where not in self._still_owned(epochs):
+                return _Sent.LEFT
             try:
                 await self.dead_letters.send(record)
             except Exception as error:
@@ -315,10 +481,10 @@ class BatchLoop:
                 )
                 attempt += 1
                 if not await self._wait_paused(delay):
-                    return False
+                    return _Sent.GIVEN_UP
             else:
                 self.metrics.dead_lettered.labels(record.stage).inc()
-                return True
+                return _Sent.WRITTEN
 
     def _index_dead_letter(self, refusal: Refusal) -> DeadLetterRecord:
         document, status, reason = refusal
@@ -338,10 +504,15 @@ class BatchLoop:
 
     # -- accounting --------------------------------------------------------------------------
 
-    def _count(self, prepared: _Prepared, indexed: int) -> None:
+    def _count(
+        self, prepared: _Prepared, indexed: int, dead_letters: int, records_left: int
+    ) -> None:
+        """``records_left``: records whose dead letter was left to a partition's new owner;
+        they had no events, so leaving them out of ``records_in`` keeps both identities."""
+        records = len(prepared.handled) - records_left
         m = self.metrics
         m.batches.inc()
-        m.records_in.inc(len(prepared.handled))
+        m.records_in.inc(records)
         m.control_messages.inc(prepared.control)
         m.events_in.inc(prepared.events)
         m.indexed.inc(indexed)
@@ -352,11 +523,11 @@ class BatchLoop:
         if prepared.newest_event_ms:
             m.lag.set(max(0.0, time.time() - prepared.newest_event_ms / 1000))
         t = self.totals
-        t.records += len(prepared.handled)
+        t.records += records
         t.events += prepared.events
         t.indexed += indexed
         t.filtered_out += sum(prepared.filtered_by_route.values())
-        t.dead_letters += len(prepared.dead_letters)
+        t.dead_letters += dead_letters
 
     def _observe_lag(self, *, caught_up: bool) -> None:
         lags = self.source.lag()
