@@ -78,7 +78,13 @@ KEYS: tuple[Key, ...] = (
     Key("kafka.group_id", "string", "cwl-pipeline", "consumer group (scale-out)"),
     Key("kafka.dead_letter_topic", "string", "cwl-dead-letters", "where refused records go"),
     Key("kafka.max_batch_records", "integer", "500", "records per batch", COUNT),
-    Key("kafka.max_batch_bytes", "integer", "16777216", "bytes in hand: two batches of half, values and documents (16 MiB)", BYTES),
+    Key(
+        "kafka.max_batch_bytes",
+        "integer",
+        "16777216",
+        "bytes in hand: two batches of half, values and documents (16 MiB)",
+        BYTES,
+    ),
     Key(
         "kafka.session_timeout_ms",
         "integer",
