@@ -164,7 +164,7 @@ async def blackhole_run(site: Site, topic: str, backlog: Backlog, workers: int) 
             wall = time.monotonic() - window.began
             after = _cpu(daemon.pid, hole.process.pid, site.broker_pid)
             foreign = window.foreign_load()
-            threads = thread_cpu_seconds(daemon.pid)
+            threads_after = thread_cpu_seconds(daemon.pid)
             peak = daemon.peak_rss_kib()
         finally:
             status = daemon.stop()
@@ -174,15 +174,18 @@ async def blackhole_run(site: Site, topic: str, backlog: Backlog, workers: int) 
     if stats["documents"] != backlog.documents:
         raise RuntimeError(f"{stats['documents']} documents arrived for {backlog.documents}")
     cpu, hole_cpu, broker_cpu = (b - a for a, b in zip(before, after, strict=True))
-    loop_cpu, process_cpu = (b - a for a, b in zip(threads_before, threads, strict=True))
+    loop_cpu, process_cpu = (b - a for a, b in zip(threads_before, threads_after, strict=True))
+    threads: dict[str, float] = {}
+    if workers == 1:  # its event loop's thread and its processing thread (no supervisor)
+        threads = {
+            "loop_thread_cpu_s": round(loop_cpu, 2),
+            "process_thread_cpu_s": round(process_cpu, 2),
+        }
     return {
         "workers": workers,
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 2),
-        # one worker: its event loop's thread and its processing thread (--workers 2: the
-        # supervisor's, which does nothing)
-        "loop_thread_cpu_s": round(loop_cpu, 2),
-        "process_thread_cpu_s": round(process_cpu, 2),
+        **threads,
         "events_per_s": round(backlog.events / wall),
         "events_per_cpu_s": round(backlog.events / cpu),
         "blackhole_cpu_s": round(hole_cpu, 2),
