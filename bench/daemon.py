@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import gzip
 import statistics
 import sys
@@ -72,7 +71,6 @@ from consumers.config.service import ServiceConfig
 from consumers.devtools.local_servers import local_store
 from consumers.opensearch.sink import encode_document
 from consumers.opensearch.templates import index_template, template_name
-from consumers.runtime.gc_tuning import tune_for_batches
 from consumers.runtime.protocols import Record
 from pipeline.process import Processor
 
@@ -112,16 +110,10 @@ class Backlog:
 
 
 def core_events_per_s(deliveries: list[bytes], seconds: float) -> tuple[int, float]:
-    """``bench core``'s whole-core rate, with the collector set as the daemon sets it; the
+    """``bench core``'s whole-core rate (it runs under the daemon's collector settings); the
     foreign load meanwhile."""
-    defaults = gc.get_threshold()
-    tune_for_batches()
     window = Window()
-    try:
-        return int(measure(deliveries, seconds)["events_per_s"]), window.foreign_load()
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*defaults)
+    return int(measure(deliveries, seconds)["events_per_s"]), window.foreign_load()
 
 
 @dataclass
