@@ -30,6 +30,7 @@ from consumers.runtime.protocols import Document, Record, Refusal, WriteResult
 from pipeline.documents import IndexAction, encode_action
 
 __all__ = [
+    "BULK_FILTER",
     "MAX_ID_BYTES",
     "OpenSearchSink",
     "OrjsonSerializer",
@@ -99,6 +100,9 @@ def bulk_body(actions: Sequence[IndexAction]) -> bytes:
 
 
 _NDJSON = {"content-type": "application/x-ndjson"}
+#: all the triage reads of a ``_bulk`` answer; the rest of each item (index, id, version,
+#: shards, sequence numbers) is most of the answer's bytes and of its parsing
+BULK_FILTER = {"filter_path": "items.*.status,items.*.error"}
 
 
 def _retriable(status: int) -> bool:
@@ -183,7 +187,7 @@ class OpenSearchSink:
                 headers["content-encoding"] = "gzip"
             # the transport directly: client.bulk() appends a newline, which would corrupt gzip
             response = await self.client.transport.perform_request(
-                "POST", "/_bulk", body=body, headers=headers
+                "POST", "/_bulk", params=dict(BULK_FILTER), body=body, headers=headers
             )
         except StoreConnectionError as error:  # refused, reset, timed out
             self.on_throttle("connection")

@@ -12,6 +12,7 @@ from opensearchpy.exceptions import SerializationError
 
 from consumers.config.connections import OpenSearchConfig
 from consumers.opensearch.sink import (
+    BULK_FILTER,
     MAX_ID_BYTES,
     OpenSearchSink,
     OrjsonSerializer,
@@ -182,3 +183,13 @@ async def test_the_client_decodes_answers_with_orjson_and_malformed_ones_as_befo
             deserializer.loads("{not json", "application/json")
     finally:
         await client.close()
+
+
+async def test_the_store_is_asked_for_each_items_status_and_error_only(
+    sink: OpenSearchSink,
+) -> None:
+    ScriptedConnection.script = [ok(3)]
+    assert (await sink.write(DOCS)).acknowledged == 3
+    ((method, url, params, _),) = ScriptedConnection.requests
+    assert (method, url) == ("POST", "/_bulk")
+    assert params == BULK_FILTER == {"filter_path": "items.*.status,items.*.error"}
