@@ -68,14 +68,18 @@ _INDEX_TAIL = b',"_version":1,"result":"created","_shards":{"total":2,"successfu
 _INDEX_TAIL += b'"_seq_no":0,"_primary_term":1,"status":201}}'
 
 
-def acknowledge(body: bytes) -> tuple[bytes, int]:
+def acknowledge(body: bytes, filter_path: str | None = None) -> tuple[bytes, int]:
     """The ``_bulk`` answer for an NDJSON body (every action succeeded) and its item count.
 
     Only the action lines are read; the source line after ``index``,
     ``create`` and ``update`` is skipped unread. An ``index`` line with an
     ``_id`` (what the daemon sends) is answered by splicing bytes; anything
-    else is parsed.
+    else is parsed. ``filter_path`` keeps what OpenSearch's would keep of
+    top-level names and ``items.*.FIELD`` (other shapes: the whole answer).
     """
+    kept = _kept(filter_path)
+    fields = None if kept is None else kept[1]
+    status_only = fields is not None and fields <= {"status", "error"}
     items: list[bytes] = []
     position, end = 0, len(body)
     while position < end:
@@ -87,19 +91,47 @@ def acknowledge(body: bytes) -> tuple[bytes, int]:
         if not line:
             continue
         if line.startswith(b'{"index":{') and line.endswith(b"}}") and b'"_id":' in line:
-            items.append(line[:-2] + _INDEX_TAIL)  # the line's own index and id, then ours
+            if fields is None:
+                items.append(line[:-2] + _INDEX_TAIL)  # the line's own index and id, then ours
+            elif status_only:
+                items.append(b'{"index":{"status":201}}' if "status" in fields else b'{"index":{}}')
+            else:
+                items.append(_item(line, len(items), fields)[1])
         else:
-            operation, item = _item(line, len(items))
+            operation, item = _item(line, len(items), fields)
             items.append(item)
             if operation == "delete":
                 continue
         stop = body.find(b"\n", position)  # the source line
         position = end if stop < 0 else stop + 1
-    answer = b'{"took":0,"errors":false,"items":[' + b",".join(items) + b"]}"
-    return answer, len(items)
+    top = {"took", "errors", "items"} if kept is None else kept[0]
+    parts = [part for name, part in _TOP if name in top or (name == "items" and fields)]
+    if "items" in top or fields:
+        parts[-1] += b"[" + b",".join(items) + b"]"
+    return b"{" + b",".join(parts) + b"}", len(items)
 
 
-def _item(line: bytes, number: int) -> tuple[str, bytes]:
+_TOP = (("took", b'"took":0'), ("errors", b'"errors":false'), ("items", b'"items":'))
+
+
+def _kept(filter_path: str | None) -> tuple[set[str], set[str] | None] | None:
+    """Top-level names and item fields a ``filter_path`` keeps; None: everything."""
+    if not filter_path:
+        return None
+    top: set[str] = set()
+    fields: set[str] = set()
+    for path in filter_path.split(","):
+        parts = path.strip().split(".")
+        if len(parts) == 1 and parts[0] in ("took", "errors", "items"):
+            top.add(parts[0])
+        elif len(parts) == 3 and parts[:2] == ["items", "*"]:
+            fields.add(parts[2])
+        else:
+            return None  # a shape this endpoint does not filter: the whole answer
+    return top, (None if "items" in top else fields)
+
+
+def _item(line: bytes, number: int, fields: set[str] | None = None) -> tuple[str, bytes]:
     action = orjson.loads(line)
     if not isinstance(action, dict) or len(action) != 1:
         raise ValueError(f"malformed action line {line[:80]!r}")
@@ -117,6 +149,8 @@ def _item(line: bytes, number: int) -> tuple[str, bytes]:
         "_primary_term": 1,
         "status": status,
     }
+    if fields is not None:
+        item = {name: value for name, value in item.items() if name in fields}
     return operation, orjson.dumps({operation: item})
 
 
@@ -194,7 +228,7 @@ class Blackhole:
         if request.headers.get("Content-Encoding", "").lower() == "gzip":
             body = gzip.decompress(raw)
         try:
-            answer, count = acknowledge(body)
+            answer, count = acknowledge(body, request.query.get("filter_path"))
         except ValueError as error:  # orjson's decode error is one
             reason = {"type": "illegal_argument_exception", "reason": str(error)}
             return _json({"error": {"root_cause": [reason], **reason}, "status": 400}, 400)

@@ -60,6 +60,7 @@ from bench.harness import (
     Window,
     cpu_seconds,
     create_topics,
+    daemon_version,
     group_members,
     local_broker,
     produce,
@@ -321,6 +322,7 @@ async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str,
     log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix="cwlpipe-bench-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {
+        "daemon": daemon_version(),  # which core it runs (make bench-compiled: the compiled one)
         "events": backlog.events,
         "deliveries": len(backlog.values),
         "documents": backlog.documents,
@@ -381,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         default=20_000,
         help="events of the store runs (osmem indexes ~1k documents/s; 0: skip them)",
     )
-    parser.add_argument("--store-rounds", type=int, default=2, help="raw/daemon alternations")
+    parser.add_argument("--store-rounds", type=int, default=3, help="raw/daemon alternations")
     parser.add_argument("--log-dir", help="where the daemons' logs go (default: a temp dir)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args(argv)

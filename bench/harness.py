@@ -35,6 +35,7 @@ __all__ = [
     "Window",
     "cpu_seconds",
     "create_topics",
+    "daemon_version",
     "group_members",
     "local_broker",
     "peak_rss_kib",
@@ -381,6 +382,17 @@ class DaemonProcess:
 
     def stop(self) -> int:
         return stop_process(self.process)
+
+
+def daemon_version() -> str:
+    """What ``cwlpipe --version`` says as the benchmarks start it (which core it runs)."""
+    return subprocess.run(
+        [sys.executable, "-m", "consumers.cli", "--version"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 async def until(check: Any, what: str, timeout_s: float, every_s: float = 0.02) -> float:

@@ -39,6 +39,7 @@ from bench.harness import (
     BlackholeProcess,
     DaemonProcess,
     create_topics,
+    daemon_version,
     local_broker,
     produce,
     reset_peak_rss,
@@ -195,7 +196,8 @@ def _peak_of(arguments: list[str], env: dict[str, str]) -> tuple[int, int]:
 async def run(args: argparse.Namespace, log: Any) -> dict[str, Any]:
     work = Path(args.log_dir or tempfile.mkdtemp(prefix="cwlpipe-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    result = await daemon_memory(args.events, args.burst_cycles, work, log)
+    result: dict[str, Any] = {"daemon": daemon_version()}
+    result |= await daemon_memory(args.events, args.burst_cycles, work, log)
     result |= await process_memory(args.firehose_events, work)
     result["log_dir"] = str(work)
     return result

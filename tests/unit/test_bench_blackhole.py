@@ -45,6 +45,20 @@ def test_one_item_per_action_with_its_index_id_and_status() -> None:
     assert first["result"] == "created" and first["_shards"]["successful"] == 1
 
 
+def test_filter_path_keeps_what_opensearch_would_keep() -> None:
+    filtered = orjson.loads(acknowledge(NDJSON, "items.*.status,items.*.error")[0])
+    assert filtered == {
+        "items": [
+            {"index": {"status": 201}},
+            {"delete": {"status": 200}},
+            {"create": {"status": 201}},
+            {"index": {"status": 201}},
+        ]
+    }
+    assert orjson.loads(acknowledge(NDJSON, "errors,took")[0]) == {"took": 0, "errors": False}
+    assert acknowledge(NDJSON, "hits.hits._id")[0] == acknowledge(NDJSON)[0]  # not filtered
+
+
 def test_a_malformed_action_line_is_refused() -> None:
     with pytest.raises(ValueError):
         acknowledge(b'{"upsert":{"_index":"x"}}\n{}\n')
