@@ -1,4 +1,5 @@
-"""``python -m bench NAME [...]``: run one benchmark (``core``) or the older scripts by name."""
+"""``python -m bench NAME [...]``: run one benchmark (``core``, ``daemon``, ``memory``) or the
+older scripts by name."""
 
 from __future__ import annotations
 
@@ -15,14 +16,24 @@ SCRIPTS = {
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("core", *SCRIPTS):
-        print(f"usage: python -m bench {{core,{','.join(SCRIPTS)}}} [options]", file=sys.stderr)
+    commands = ("core", "daemon", "memory")
+    if len(sys.argv) < 2 or sys.argv[1] not in (*commands, *SCRIPTS):
+        names = ",".join((*commands, *SCRIPTS))
+        print(f"usage: python -m bench {{{names}}} [options]", file=sys.stderr)
         return 2
     name, rest = sys.argv[1], sys.argv[2:]
     if name == "core":
         from bench.core import main as core
 
         return core(rest)
+    if name == "daemon":
+        from bench.daemon import main as daemon
+
+        return daemon(rest)
+    if name == "memory":
+        from bench.memory import main as memory
+
+        return memory(rest)
     sys.path.insert(0, str(HERE))  # the scripts import each other by bare name
     sys.argv = [str(HERE / SCRIPTS[name]), *rest]
     runpy.run_path(sys.argv[0], run_name="__main__")

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
+from opensearchpy.exceptions import SerializationError
 
 from consumers.config.connections import OpenSearchConfig
-from consumers.opensearch.sink import MAX_ID_BYTES, OpenSearchSink, bulk_body, encode_document
+from consumers.opensearch.sink import (
+    BULK_FILTER,
+    MAX_ID_BYTES,
+    OpenSearchSink,
+    OrjsonSerializer,
+    bulk_body,
+    encode_document,
+    make_client,
+)
 from consumers.runtime.protocols import Document, Record
 from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.writes import write_all
@@ -158,3 +168,28 @@ async def test_bodies_are_gzipped_at_the_configured_level_or_sent_plain(compress
     assert (await sink.write(DOCS)).acknowledged == 3
     assert ScriptedConnection.compressed == (1 if compress else 0)
     assert ScriptedConnection.bodies() == [b"".join(d.body for d in DOCS)]
+
+
+async def test_the_client_decodes_answers_with_orjson_and_malformed_ones_as_before() -> None:
+    client = make_client(OpenSearchConfig(url="http://127.0.0.1:9"))
+    try:
+        deserializer = client.transport.deserializer
+        assert isinstance(deserializer.serializers["application/json"], OrjsonSerializer)
+        answer = {"took": 3, "errors": False, "items": [item(201)] * 2, "ratio": 0.5}
+        assert deserializer.loads(json.dumps(answer), "application/json") == answer
+        largest = '{"unsigned_long": 18446744073709551615}'
+        assert deserializer.loads(largest, "application/json") == {"unsigned_long": 2**64 - 1}
+        with pytest.raises(SerializationError):
+            deserializer.loads("{not json", "application/json")
+    finally:
+        await client.close()
+
+
+async def test_the_store_is_asked_for_each_items_status_and_error_only(
+    sink: OpenSearchSink,
+) -> None:
+    ScriptedConnection.script = [ok(3)]
+    assert (await sink.write(DOCS)).acknowledged == 3
+    ((method, url, params, _),) = ScriptedConnection.requests
+    assert (method, url) == ("POST", "/_bulk")
+    assert params == BULK_FILTER == {"filter_path": "items.*.status,items.*.error"}
