@@ -81,11 +81,17 @@ def _getter(selector: Selector) -> Callable[[dict[str, Any]], Any]:
 
 def _equals(selector: Selector, literal: Literal) -> Node:
     equals = literal.equals_json
+    if isinstance(literal, StringLiteral) and literal.leading and not literal.core:
+        equals = _string_or_number  # "= *", the usual "exists": any string, any number's text
     if not selector.has_wildcard:
         resolve = _getter(selector)
         return lambda document: _present_and(resolve(document), equals)
     candidates = selector.candidates
     return lambda document: any(equals(value) for value in candidates(document)[1])
+
+
+def _string_or_number(value: Any) -> bool:
+    return type(value) is str or type(value) is int or type(value) is float
 
 
 def _present_and(value: Any, predicate: Callable[[Any], bool]) -> bool:

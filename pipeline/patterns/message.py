@@ -21,7 +21,7 @@ _UNSET: Any = object()
 class ParsedMessage:
     """One message plus its lazily parsed JSON object and space-delimited fields."""
 
-    __slots__ = ("_json", "_plain", "_starts", "_values", "text")
+    __slots__ = ("_blanks", "_json", "_plain", "_starts", "_values", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -29,6 +29,7 @@ class ParsedMessage:
         self._values: list[str] | None = None
         self._starts: list[int] | None = None
         self._plain: bool | None = None  # no field starts with a quote or a bracket
+        self._blanks = -1  # spaces and tabs, once counted
 
     @property
     def json_object(self) -> dict[str, Any] | None:
@@ -79,8 +80,9 @@ class ParsedMessage:
         fewer blanks than ``count - 1`` cannot hold ``count`` of them.
         """
         if self._values is None and self.plain_fields:
-            text = self.text
-            if text.count(" ") + text.count("\t") + 1 < count:
+            if self._blanks < 0:
+                self._blanks = self.text.count(" ") + self.text.count("\t")
+            if self._blanks + 1 < count:
                 return True
         return len(self.field_values) < count
 
