@@ -144,9 +144,11 @@ class MetricFilter:
         ``system_fields`` gives ``@aws.account`` / ``@aws.region`` for filters
         that emit them as dimensions.
         """
-        view = as_parsed(message)
+        view = message if isinstance(message, ParsedMessage) else ParsedMessage(message)
         check = self._may_match
-        if check is not None and not check(view.text):
+        if check is not None and not check(view.text):  # the usual answer: inlined
+            if self._default is None:
+                return []
             return self._unmatched(view, timestamp, system_fields)
         return self._matched_or_not(view, timestamp, system_fields)
 
