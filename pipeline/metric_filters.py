@@ -168,11 +168,11 @@ class MetricFilter:
         extracted: Mapping[str, str] | None
         if self._extract is not None:
             extracted = self._extract(view)
-            if extracted is None:
-                return self._unmatched(view, timestamp, system_fields)
-        elif self._matches(view):
-            extracted = _NOTHING_EXTRACTED
         else:
+            extracted = _NOTHING_EXTRACTED if self._matches(view) else None
+        if extracted is None:
+            if self._default is None:
+                return []
             return self._unmatched(view, timestamp, system_fields)
         value = self._constant
         if value is None:

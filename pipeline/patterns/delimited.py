@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import PatternError
-from pipeline.patterns.base import FilterPattern, Match, as_parsed
+from pipeline.patterns.base import FilterPattern, Match
 from pipeline.patterns.lexer import Kind, Token, tokenize
 from pipeline.patterns.literals import RegexBudget, read_literal, unexpected
 from pipeline.patterns.message import ParsedMessage
@@ -91,11 +91,12 @@ class DelimitedPattern(FilterPattern):
 
     def extract(self, message: str | ParsedMessage) -> dict[str, str] | None:
         """``match(...).extracted_values`` without the Match: what metric filters read."""
-        view = as_parsed(message)
+        view = message if isinstance(message, ParsedMessage) else ParsedMessage(message)
         return self._extracted(view) if self._holds(view) else None
 
     def matches(self, message: str | ParsedMessage) -> bool:
-        return self._holds(as_parsed(message))
+        view = message if isinstance(message, ParsedMessage) else ParsedMessage(message)
+        return self._holds(view)
 
     def value_reader(self, name: str) -> Callable[[ParsedMessage], Any]:
         """What ``match(view).extracted_values`` gives for ``name``, read alone (or MISSING).

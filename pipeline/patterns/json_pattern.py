@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipeline.errors import PatternError
-from pipeline.patterns.base import FilterPattern, as_parsed
+from pipeline.patterns.base import FilterPattern
 from pipeline.patterns.lexer import INVALID_PATTERN, Kind, Token, tokenize
 from pipeline.patterns.literals import RegexBudget, read_literal, unexpected
 from pipeline.patterns.message import ParsedMessage
@@ -62,7 +62,7 @@ class JsonPattern(FilterPattern):
         self.selectors = selectors
 
     def matches(self, message: str | ParsedMessage) -> bool:
-        view = as_parsed(message)
+        view = message if isinstance(message, ParsedMessage) else ParsedMessage(message)
         document = view.json_object
         return document is not None and self.root(document)
 

@@ -79,7 +79,7 @@ class ParsedMessage:
         Plain fields are separated by at least one blank each, so a message with
         fewer blanks than ``count - 1`` cannot hold ``count`` of them.
         """
-        if self._values is None and self.plain_fields:
+        if self._values is None and (self.plain_fields if self._plain is None else self._plain):
             if self._blanks < 0:
                 self._blanks = self.text.count(" ") + self.text.count("\t")
             if self._blanks + 1 < count:
