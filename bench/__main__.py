@@ -1,5 +1,5 @@
-"""``python -m bench NAME [...]``: run one benchmark (``core``, ``daemon``, ``memory``) or the
-older scripts by name."""
+"""``python -m bench NAME [...]``: one benchmark (``core``, ``filters``, ``daemon``,
+``memory``) or an older script by name."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ SCRIPTS = {
 
 
 def main() -> int:
-    commands = ("core", "daemon", "memory")
+    commands = ("core", "filters", "daemon", "memory")
     if len(sys.argv) < 2 or sys.argv[1] not in (*commands, *SCRIPTS):
         names = ",".join((*commands, *SCRIPTS))
         print(f"usage: python -m bench {{{names}}} [options]", file=sys.stderr)
@@ -26,6 +26,10 @@ def main() -> int:
         from bench.core import main as core
 
         return core(rest)
+    if name == "filters":
+        from bench.filters import main as filters
+
+        return filters(rest)
     if name == "daemon":
         from bench.daemon import main as daemon
 

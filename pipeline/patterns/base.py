@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.patterns.message import ParsedMessage
+from pipeline.patterns.needs import NOTHING, Needs
 
 __all__ = ["FilterPattern", "Match", "MatchAll", "as_parsed"]
 
@@ -34,15 +35,20 @@ class FilterPattern:
 
     ``match`` takes the message text or a :class:`ParsedMessage`; pass the
     latter when several patterns look at one message, so it is parsed once.
+
+    ``needs`` (:mod:`pipeline.patterns.needs`) are the texts a message must hold
+    for ``match`` to be able to succeed; ``match`` itself never consults them, so
+    it stays the exact answer that prefilters are checked against.
     """
 
-    __slots__ = ("text",)
+    __slots__ = ("needs", "text")
     kind: str = "abstract"
     #: AWS allows metric-filter dimensions only for JSON and space-delimited patterns.
     supports_dimensions: bool = False
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, needs: Needs = NOTHING) -> None:
         self.text = text
+        self.needs = needs
 
     def match(self, message: str | ParsedMessage) -> Match | None:
         return Match() if self.matches(message) else None

@@ -14,13 +14,23 @@ import operator
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.errors import PatternError
-from pipeline.patterns.base import FilterPattern, Match, as_parsed
+from pipeline.patterns.base import FilterPattern, Match
 from pipeline.patterns.lexer import Kind, Token, tokenize
 from pipeline.patterns.literals import RegexBudget, read_literal, unexpected
 from pipeline.patterns.message import ParsedMessage
-from pipeline.patterns.values import Literal, NumberLiteral, parse_number
+from pipeline.patterns.needs import NOTHING, Atom, Needs, all_of, any_of, literal
+from pipeline.patterns.regex import regex_needs
+from pipeline.patterns.selectors import MISSING
+from pipeline.patterns.values import (
+    Literal,
+    NumberLiteral,
+    RegexLiteral,
+    StringLiteral,
+    parse_number,
+)
 
 __all__ = ["DelimitedPattern", "parse_delimited_pattern"]
 
@@ -41,77 +51,184 @@ Condition = Callable[[str], bool]
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One comma-separated slot: its name (None when unnamed) and its condition."""
+    """One comma-separated slot: its name (None when unnamed), its condition and its needs."""
 
     name: str | None
     condition: Condition | None
+    needs: Needs = NOTHING
 
 
 class DelimitedPattern(FilterPattern):
-    __slots__ = ("after", "before", "ellipsis", "names")
+    __slots__ = ("_before_keys", "_checks", "_minimum", "after", "before", "ellipsis", "names")
     kind = "delimited"
     supports_dimensions = True
 
     def __init__(
         self, text: str, before: tuple[Entry, ...], after: tuple[Entry, ...], ellipsis: bool
     ) -> None:
-        super().__init__(text)
+        # Every bound value is a slice of the message, so what a value needs, the message needs.
+        super().__init__(text, all_of(*(entry.needs for entry in before + after)))
         self.before = before  # every entry when there is no ellipsis
         self.after = after
         self.ellipsis = ellipsis
         self.names = tuple(entry.name for entry in before + after if entry.name)
-
-    def match(self, message: str | ParsedMessage) -> Match | None:
-        view = as_parsed(message)
-        bound = self._bind(view)
-        if bound is None:
-            return None
-        entries, values, positions = bound
-        for entry, value in zip(entries, values, strict=True):
-            if entry.condition is not None and not entry.condition(value):
-                return None
-        return Match(
-            {
-                f"${entry.name}" if entry.name else f"${position}": value
-                for entry, value, position in zip(entries, values, positions, strict=True)
-            }
+        self._minimum = len(before) + len(after)
+        self._before_keys = _keys(before, 1)
+        # Each condition with the index of its field: from the start, or (after "...") from
+        # the end; without "..." the last entry may take the remainder instead (_holds).
+        self._checks = tuple(
+            (index, entry.condition)
+            for index, entry in [
+                *enumerate(before),
+                *((index - len(after), entry) for index, entry in enumerate(after)),
+            ]
+            if entry.condition is not None
         )
 
+    def match(self, message: str | ParsedMessage) -> Match | None:
+        extracted = self.extract(message)
+        return None if extracted is None else Match(extracted)
+
+    def extract(self, message: str | ParsedMessage) -> dict[str, str] | None:
+        """``match(...).extracted_values`` without the Match: what metric filters read."""
+        view = message if isinstance(message, ParsedMessage) else ParsedMessage(message)
+        return self._extracted(view) if self._holds(view) else None
+
     def matches(self, message: str | ParsedMessage) -> bool:
-        view = as_parsed(message)
-        bound = self._bind(view)
-        if bound is None:
+        view = message if isinstance(message, ParsedMessage) else ParsedMessage(message)
+        return self._holds(view)
+
+    def value_reader(self, name: str) -> Callable[[ParsedMessage], Any]:
+        """What ``match(view).extracted_values`` gives for ``name``, read alone (or MISSING).
+
+        ``$size`` by name, ``$7`` by position even when the seventh entry has a
+        name, as metric values and dimensions read them; only for a message the
+        pattern matches. A metric filter reads one or two values of a line, so it
+        need not bind every field.
+        """
+        digits = name[1:]
+        entries = [*self.before, *self.after]
+        named = [index for index, entry in enumerate(entries) if f"${entry.name}" == name]
+        if named:
+            index = named[0]
+            if index >= len(self.before):  # after "...": counted from the end
+                from_end = index - len(self.before) - len(self.after)
+                return lambda view: view.field_values[from_end]
+            return self._positional(index + 1)
+        if digits.isdigit():
+            return self._positional(int(digits))
+        return lambda view: MISSING
+
+    def _positional(self, position: int) -> Callable[[ParsedMessage], Any]:
+        count = len(self.before)
+        if self.ellipsis or count == 0:  # every field is bound, in order
+
+            def any_field(view: ParsedMessage) -> Any:
+                values = view.field_values
+                return values[position - 1] if 1 <= position <= len(values) else MISSING
+
+            return any_field
+        if not 1 <= position <= count:
+            return lambda view: MISSING
+        if position < count:
+            return lambda view: view.field_values[position - 1]
+
+        def last(view: ParsedMessage) -> Any:  # the last entry takes the rest of a longer line
+            values = view.field_values
+            if len(values) == count:
+                return values[count - 1]
+            return view.text[view.field_start(count - 1) :]
+
+        return last
+
+    def _holds(self, view: ParsedMessage) -> bool:
+        """Enough fields, and every condition true of its field; no binding built."""
+        if view.has_fewer_fields(self._minimum):
             return False
-        for entry, value in zip(bound[0], bound[1], strict=True):
-            if entry.condition is not None and not entry.condition(value):
+        values = view.field_values
+        total = len(values)
+        last = self._minimum - 1
+        remainder = not self.ellipsis and total > self._minimum
+        for index, condition in self._checks:
+            if remainder and index == last:
+                value = view.text[view.field_start(last) :]
+            else:
+                value = values[index]
+            if not condition(value):
                 return False
         return True
 
-    def _bind(self, view: ParsedMessage) -> tuple[list[Entry], list[str], list[int]] | None:
-        """Entries, the values bound to them and their 1-based positions; None if too few fields."""
-        values, starts = view.fields
+    def _extracted(self, view: ParsedMessage) -> dict[str, str]:
+        """Every bound value by its name, or by its 1-based position when it has none."""
+        values = view.field_values
         total = len(values)
         if not self.ellipsis:
             count = len(self.before)
-            if total < count:
-                return None
             if count == 0:  # "[]": every field, positionally
-                return [_COVERED] * total, list(values), list(range(1, total + 1))
-            bound = values[: count - 1]
-            bound.append(values[count - 1] if total == count else view.text[starts[count - 1] :])
-            return list(self.before), bound, list(range(1, count + 1))
+                return {f"${position}": value for position, value in enumerate(values, 1)}
+            bound = values[:count]
+            if total > count:
+                bound[-1] = view.text[view.field_start(count - 1) :]
+            return dict(zip(self._before_keys, bound, strict=True))
         head, tail = len(self.before), len(self.after)
-        if total < head + tail:
-            return None
-        covered = total - head - tail
-        entries = [*self.before, *([_COVERED] * covered), *self.after]
-        return entries, list(values), list(range(1, total + 1))
+        extracted = dict(zip(self._before_keys, values, strict=False))
+        for position in range(head + 1, total - tail + 1):  # the fields "..." covers
+            extracted[f"${position}"] = values[position - 1]
+        after = _keys(self.after, total - tail + 1)
+        extracted.update(zip(after, values[total - tail :], strict=True))
+        return extracted
 
 
-_COVERED = Entry(None, None)  # a field under "..." or under "[]": extracted by position
+def _keys(entries: tuple[Entry, ...], first: int) -> list[str]:
+    """Extracted-value names: ``$name``, or ``$<position>`` for an unnamed entry."""
+    return [
+        f"${entry.name}" if entry.name else f"${position}"
+        for position, entry in enumerate(entries, first)
+    ]
 
 
 # -- conditions on one field --------------------------------------------------------------
+
+
+def _comparison_needs(operator_text: str, value: Literal) -> Needs:
+    """``= text`` (wildcards or not) needs its text, ``= %regex%`` its fixed runs.
+
+    Numbers have many spellings (``404``, ``404.0``, ``+404``) and ``!=`` holds
+    for what is absent, so they need nothing.
+    """
+    if operator_text != "=":
+        return NOTHING
+    if isinstance(value, StringLiteral):
+        return _string_needs(value)
+    if isinstance(value, RegexLiteral):
+        return regex_needs(value.text)
+    return NOTHING
+
+
+# What may stand just before a field's value: a blank, the value's own opening quote or
+# bracket, or the closing one of a field right before it ("a"b); the message's start too.
+_BEFORE_VALUE = (" ", "\t", '"', "[", "]")
+# ... and just after it: a blank, its closing quote or bracket; the message's end too.
+_AFTER_VALUE = (" ", "\t", '"', "]")
+
+
+def _string_needs(value: StringLiteral) -> Needs:
+    """A value equal to, starting with or ending with a text holds it at a field's edge.
+
+    ``status = 4*`` needs not just a ``4`` somewhere, which nearly every line has,
+    but a ``4`` that starts a field. (A last entry taking the raw remainder starts
+    where its field starts, so the same edges hold for it.)
+    """
+    core = value.core
+    if not core:
+        return NOTHING
+    if value.leading and value.trailing:
+        return literal(core)
+    if value.leading:  # the value ends with core
+        edges = [Atom(core + after) for after in _AFTER_VALUE]
+        return (frozenset([*edges, Atom(core, "text-end")]),)
+    edges = [Atom(before + core) for before in _BEFORE_VALUE]
+    return (frozenset([*edges, Atom(core, "text-start")]),)
 
 
 def _comparison(operator_text: str, literal: Literal) -> Condition:
@@ -158,7 +275,7 @@ class _SlotParser:
             self.index += 1
         return token
 
-    def parse(self) -> Condition:
+    def parse(self) -> tuple[Condition, Needs]:
         disjuncts = [self.conjunction()]
         while self.tokens[self.index].kind is Kind.OR:
             self.next()
@@ -166,16 +283,20 @@ class _SlotParser:
         leftover = self.tokens[self.index]
         if leftover.kind is not Kind.END:
             raise unexpected(leftover, self.pattern)
-        return disjuncts[0] if len(disjuncts) == 1 else _any(disjuncts)
+        if len(disjuncts) == 1:
+            return disjuncts[0]
+        return _any([c for c, _ in disjuncts]), any_of(*(needs for _, needs in disjuncts))
 
-    def conjunction(self) -> Condition:
+    def conjunction(self) -> tuple[Condition, Needs]:
         conjuncts = [self.comparison()]
         while self.tokens[self.index].kind is Kind.AND:
             self.next()
             conjuncts.append(self.comparison())
-        return conjuncts[0] if len(conjuncts) == 1 else _all(conjuncts)
+        if len(conjuncts) == 1:
+            return conjuncts[0]
+        return _all([c for c, _ in conjuncts]), all_of(*(needs for _, needs in conjuncts))
 
-    def comparison(self) -> Condition:
+    def comparison(self) -> tuple[Condition, Needs]:
         name = self.next()
         if name.kind is not Kind.WORD:
             raise unexpected(name, self.pattern)
@@ -192,10 +313,12 @@ class _SlotParser:
         operator_token = self.next()
         if operator_token.kind is not Kind.OP:
             raise unexpected(operator_token, self.pattern)
-        literal = read_literal(
+        value = read_literal(
             self.next(), operator_token.text, self.pattern, self.regexes, json_mode=False
         )
-        return _comparison(operator_token.text, literal)
+        return _comparison(operator_token.text, value), _comparison_needs(
+            operator_token.text, value
+        )
 
 
 def _check_name(token: Token, pattern: str) -> None:
@@ -240,9 +363,9 @@ def parse_delimited_pattern(pattern: str, start: int, end: int) -> DelimitedPatt
             entry = Entry(first.text, None)
         else:
             parser = _SlotParser(pattern, slot, regexes)
-            condition = parser.parse()
+            condition, needs = parser.parse()
             assert parser.name is not None
-            entry = Entry(parser.name.text, condition)
+            entry = Entry(parser.name.text, condition, needs)
         if entry.name in seen:
             raise PatternError(f"Duplicate field '{entry.name}'", first.position, pattern)
         seen.add(entry.name or "")

@@ -16,16 +16,25 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable
 from typing import Any
 
 from pipeline.errors import PatternError
-from pipeline.patterns.base import FilterPattern, as_parsed
+from pipeline.patterns.base import FilterPattern
 from pipeline.patterns.lexer import INVALID_PATTERN, Kind, Token, tokenize
 from pipeline.patterns.literals import RegexBudget, read_literal, unexpected
 from pipeline.patterns.message import ParsedMessage
+from pipeline.patterns.needs import NOTHING, Needs, all_of, any_of, literal
+from pipeline.patterns.regex import required_texts
 from pipeline.patterns.selectors import MISSING, Selector, parse_selector
-from pipeline.patterns.values import Literal, NumberLiteral, is_json_number
+from pipeline.patterns.values import (
+    Literal,
+    NumberLiteral,
+    RegexLiteral,
+    StringLiteral,
+    is_json_number,
+)
 
 __all__ = ["MAX_WILDCARD_SELECTORS", "JsonPattern", "parse_json_pattern"]
 
@@ -45,13 +54,15 @@ class JsonPattern(FilterPattern):
     kind = "json"
     supports_dimensions = True
 
-    def __init__(self, text: str, root: Node, selectors: tuple[Selector, ...]) -> None:
-        super().__init__(text)
+    def __init__(
+        self, text: str, root: Node, selectors: tuple[Selector, ...], needs: Needs = NOTHING
+    ) -> None:
+        super().__init__(text, needs)
         self.root = root
         self.selectors = selectors
 
     def matches(self, message: str | ParsedMessage) -> bool:
-        view = as_parsed(message)
+        view = message if isinstance(message, ParsedMessage) else ParsedMessage(message)
         document = view.json_object
         return document is not None and self.root(document)
 
@@ -59,13 +70,28 @@ class JsonPattern(FilterPattern):
 # -- conditions: each is a closure over its selector and literal ------------------------
 
 
+def _getter(selector: Selector) -> Callable[[dict[str, Any]], Any]:
+    """A wildcard-free selector's value (or MISSING); one dict lookup for ``$.key``."""
+    steps = selector.prefix
+    if len(steps) == 1 and isinstance(steps[0], str):
+        key = steps[0]
+        return lambda document: document.get(key, MISSING)  # the root is always an object
+    return selector.resolve
+
+
 def _equals(selector: Selector, literal: Literal) -> Node:
     equals = literal.equals_json
+    if isinstance(literal, StringLiteral) and literal.leading and not literal.core:
+        equals = _string_or_number  # "= *", the usual "exists": any string, any number's text
     if not selector.has_wildcard:
-        resolve = selector.resolve
+        resolve = _getter(selector)
         return lambda document: _present_and(resolve(document), equals)
     candidates = selector.candidates
     return lambda document: any(equals(value) for value in candidates(document)[1])
+
+
+def _string_or_number(value: Any) -> bool:
+    return type(value) is str or type(value) is int or type(value) is float
 
 
 def _present_and(value: Any, predicate: Callable[[Any], bool]) -> bool:
@@ -85,7 +111,7 @@ def _not_equals(selector: Selector, literal: Literal) -> Node:
         return False
 
     if not selector.has_wildcard:
-        resolve = selector.resolve
+        resolve = _getter(selector)
         return lambda document: comparable_and_different(resolve(document))
 
     def none_equal(document: dict[str, Any]) -> bool:
@@ -106,6 +132,10 @@ def _ordering(selector: Selector, operator_text: str, literal: NumberLiteral) ->
 
 
 def _any_candidate(selector: Selector, predicate: Callable[[Any], bool]) -> Node:
+    """Some value the selector yields satisfies ``predicate``, which is false for MISSING."""
+    if not selector.has_wildcard:
+        resolve = _getter(selector)
+        return lambda document: predicate(resolve(document))
     candidates = selector.candidates
     return lambda document: any(predicate(value) for value in candidates(document)[1])
 
@@ -117,7 +147,7 @@ def _is_null(value: Any) -> bool:
 
 def _not_exists(selector: Selector) -> Node:
     if not selector.has_wildcard:
-        resolve = selector.resolve
+        resolve = _getter(selector)
         return lambda document: resolve(document) is MISSING
     candidates = selector.candidates
     return lambda document: not candidates(document)[1]
@@ -151,21 +181,27 @@ class _Parser:
     def peek(self) -> Token:
         return self.tokens[self.index]
 
-    def expression(self) -> Node:
+    # Each production returns its condition and what a message needs for it to hold.
+
+    def expression(self) -> tuple[Node, Needs]:
         nodes = [self.conjunction()]
         while self.peek().kind is Kind.OR:
             self.next()
             nodes.append(self.conjunction())
-        return nodes[0] if len(nodes) == 1 else _any(nodes)
+        if len(nodes) == 1:
+            return nodes[0]
+        return _any([node for node, _ in nodes]), any_of(*(needs for _, needs in nodes))
 
-    def conjunction(self) -> Node:
+    def conjunction(self) -> tuple[Node, Needs]:
         nodes = [self.atom()]
         while self.peek().kind is Kind.AND:
             self.next()
             nodes.append(self.atom())
-        return nodes[0] if len(nodes) == 1 else _all(nodes)
+        if len(nodes) == 1:
+            return nodes[0]
+        return _all([node for node, _ in nodes]), all_of(*(needs for _, needs in nodes))
 
-    def atom(self) -> Node:
+    def atom(self) -> tuple[Node, Needs]:
         token = self.next()
         if token.kind is Kind.LPAREN:
             node = self.expression()
@@ -179,25 +215,30 @@ class _Parser:
             return self.condition(selector)
         raise unexpected(token, self.pattern)
 
-    def condition(self, selector: Selector) -> Node:
+    def condition(self, selector: Selector) -> tuple[Node, Needs]:
         token = self.next()
         word = token.text.upper() if token.kind is Kind.WORD else ""
+        # Every condition but NOT EXISTS (and a wildcard "!=", which needs only the
+        # path before the wildcard) holds only for a value found at the whole path.
+        path = _key_needs(selector.prefix + selector.suffix)
         if token.kind is Kind.OP:
             literal = read_literal(
                 self.next(), token.text, self.pattern, self.regexes, json_mode=True
             )
             if token.text == "=":
-                return _equals(selector, literal)
+                return _equals(selector, literal), all_of(path, _value_needs(literal))
             if token.text == "!=":
-                return _not_equals(selector, literal)
+                if selector.has_wildcard:
+                    path = _key_needs(selector.prefix)
+                return _not_equals(selector, literal), path
             assert isinstance(literal, NumberLiteral)  # read_literal enforces it for ORDERING
-            return _ordering(selector, token.text, literal)
+            return _ordering(selector, token.text, literal), path
         if word == "IS":
-            return self.postfix_is(selector)
+            return self.postfix_is(selector), path
         if word == "NOT":
             exists = self.next()
             if exists.kind is Kind.WORD and exists.text.upper() == "EXISTS":
-                return _not_exists(selector)
+                return _not_exists(selector), NOTHING
             raise unexpected(exists, self.pattern)
         raise unexpected(token, self.pattern)
 
@@ -218,7 +259,7 @@ def parse_json_pattern(pattern: str, start: int, end: int) -> JsonPattern:
     parser = _Parser(pattern, tokens)
     if tokens[0].kind is Kind.END:
         raise PatternError(INVALID_PATTERN, start, pattern)
-    root = parser.expression()
+    root, needs = parser.expression()
     leftover = parser.peek()
     if leftover.kind is not Kind.END:
         raise unexpected(leftover, pattern)
@@ -230,4 +271,70 @@ def parse_json_pattern(pattern: str, start: int, end: int) -> JsonPattern:
             start,
             pattern,
         )
-    return JsonPattern(pattern, root, tuple(parser.selectors))
+    # Only a JSON object matches, and its text holds a brace wherever it starts.
+    needs = all_of(needs, literal("{", "json-structure"))
+    return JsonPattern(pattern, root, tuple(parser.selectors), needs)
+
+
+# -- needs: the raw texts a message must hold (pipeline.patterns.needs) -----------------
+
+# A string literal is compared with a JSON number through the number's canonical text
+# (1000.0, 1.0E7, -Infinity), which the message may spell otherwise (1e3, 1e400); a literal
+# that could be such a text, or (with wildcards) a part of one, needs no text of its own.
+_NUMBER_TEXT = frozenset("0123456789-.E" + "Infinity" + "NaN")  # every character one holds
+_CANONICAL_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?(?:E-?[0-9]+)?|Infinity)|NaN")
+
+
+def _spelled_verbatim(text: str) -> bool:
+    """Whether JSON writes ``text`` as its own characters (given no \\u or \\/ escapes)."""
+    return '"' not in text and "\\" not in text and all(char >= " " for char in text)
+
+
+def _key_needs(steps: tuple[str | int, ...]) -> Needs:
+    """Each key a path walks through occurs quoted in the message."""
+    return all_of(
+        *(
+            literal(f'"{step}"', "json-key")
+            for step in steps
+            if isinstance(step, str) and _spelled_verbatim(step)
+        )
+    )
+
+
+def _value_needs(literal_value: Literal) -> Needs:
+    """An ``=`` string literal occurs in the message with the quotes its wildcards leave."""
+    if isinstance(literal_value, RegexLiteral):
+        return _regex_value_needs(literal_value.text)
+    if not isinstance(literal_value, StringLiteral):
+        return NOTHING  # numbers have many spellings (1, 1.0, 1e0)
+    core = literal_value.core
+    wildcard = literal_value.leading or literal_value.trailing
+    if wildcard and _NUMBER_TEXT.issuperset(core):
+        return NOTHING
+    if not wildcard and _CANONICAL_NUMBER.fullmatch(core):
+        return NOTHING
+    if not core or not _spelled_verbatim(core):
+        return NOTHING
+    opening = "" if literal_value.leading else '"'
+    closing = "" if literal_value.trailing else '"'
+    return literal(f"{opening}{core}{closing}", "json-value")
+
+
+def _regex_value_needs(body: str) -> Needs:
+    """A regex value searches a string, or a number's canonical text.
+
+    An alternative whose runs hold a character no number's text has can only
+    match a string, whose characters the message holds; any other alternative
+    might match a number spelled otherwise, so it needs nothing.
+    """
+    branches = required_texts(body)
+    if branches is None:
+        return NOTHING
+    return any_of(
+        *(
+            all_of(*(literal(run, "json-value") for run in runs if _spelled_verbatim(run)))
+            if any(not _NUMBER_TEXT.issuperset(run) for run in runs)
+            else NOTHING
+            for runs in branches
+        )
+    )

@@ -8,6 +8,7 @@ with ten metric filters parses a message once, not ten times.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -20,13 +21,16 @@ _UNSET: Any = object()
 class ParsedMessage:
     """One message plus its lazily parsed JSON object and space-delimited fields."""
 
-    __slots__ = ("_fields", "_json", "_lenient", "text")
+    __slots__ = ("_blanks", "_json", "_lenient", "_plain", "_starts", "_values", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._json: Any = _UNSET
         self._lenient = False
-        self._fields: tuple[list[str], list[int]] | None = None
+        self._values: list[str] | None = None
+        self._starts: list[int] | None = None
+        self._plain: bool | None = None  # no field starts with a quote or a bracket
+        self._blanks = -1  # spaces and tabs, once counted
 
     @property
     def json_object(self) -> dict[str, Any] | None:
@@ -56,9 +60,69 @@ class ParsedMessage:
     @property
     def fields(self) -> tuple[list[str], list[int]]:
         """Space-delimited field values and the offset where each field starts."""
-        if self._fields is None:
-            self._fields = split_fields(self.text)
-        return self._fields
+        return self.field_values, self.field_starts
+
+    @property
+    def field_values(self) -> list[str]:
+        """Space-delimited field values; most patterns never need where the fields start."""
+        if self._values is None:
+            if self.plain_fields:
+                self._values = _PLAIN_FIELD.findall(self.text)
+            else:
+                self._values, self._starts = split_fields(self.text)
+        return self._values
+
+    @property
+    def plain_fields(self) -> bool:
+        """Whether no field starts with a quote or a bracket, so blanks alone delimit them.
+
+        A field that does not start with one runs to the next blank, so when no
+        run of non-blanks starts with one (no opener at the start or after a
+        blank: compact JSON, Lambda's lines) the fields are exactly those runs.
+        """
+        if self._plain is None:
+            text = self.text
+            self._plain = not (
+                ' "' in text
+                or " [" in text
+                or '\t"' in text
+                or "\t[" in text
+                or text.lstrip(" \t")[:1] in ('"', "[")
+            )
+        return self._plain
+
+    def has_fewer_fields(self, count: int) -> bool:
+        """Whether the message has fewer than ``count`` fields, without splitting it if it can.
+
+        Plain fields are separated by at least one blank each, so a message with
+        fewer blanks than ``count - 1`` cannot hold ``count`` of them.
+        """
+        if self._values is None and (self.plain_fields if self._plain is None else self._plain):
+            if self._blanks < 0:
+                self._blanks = self.text.count(" ") + self.text.count("\t")
+            if self._blanks + 1 < count:
+                return True
+        return len(self.field_values) < count
+
+    def field_start(self, index: int) -> int:
+        """Where field ``index`` starts (it exists), without finding where every field starts."""
+        if self._starts is None:
+            self.field_values  # noqa: B018 - the loop, when it had to split, fills both
+        if self._starts is not None:
+            return self._starts[index]
+        for number, found in enumerate(_PLAIN_FIELD.finditer(self.text)):
+            if number == index:
+                return found.start()
+        raise IndexError(index)
+
+    @property
+    def field_starts(self) -> list[int]:
+        """The offset where each field starts (the last entry of a pattern may take the rest)."""
+        if self._starts is None:
+            self.field_values  # noqa: B018 - the loop, when it had to split, fills both
+            if self._starts is None:  # plain fields only
+                self._starts = [found.start() for found in _PLAIN_FIELD.finditer(self.text)]
+        return self._starts
 
 
 def _parse_json_object(text: str) -> tuple[dict[str, Any] | None, bool]:
@@ -84,6 +148,9 @@ def _parse_json_leniently(text: str) -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(name)
+
+
+_PLAIN_FIELD = re.compile(r"[^ \t]+")
 
 
 def split_fields(text: str) -> tuple[list[str], list[int]]:

@@ -26,6 +26,7 @@ from pipeline.errors import PatternError
 from pipeline.patterns.base import FilterPattern
 from pipeline.patterns.lexer import INVALID_PATTERN, read_quoted
 from pipeline.patterns.message import ParsedMessage
+from pipeline.patterns.needs import all_of, any_of, literal
 
 __all__ = ["TermsPattern", "parse_terms"]
 
@@ -48,11 +49,16 @@ class TermsPattern(FilterPattern):
         excluded: tuple[str, ...],
         optional: tuple[str, ...],
     ) -> None:
-        super().__init__(text)
+        # '?' terms count only when nothing else is there (AWS ignores them otherwise).
+        any_of_terms = () if (required or excluded) else optional
+        needs = all_of(
+            *(literal(term) for term in required),
+            any_of(*(literal(term) for term in any_of_terms)),
+        )
+        super().__init__(text, needs)
         self.required = required
         self.excluded = excluded
-        # '?' terms count only when nothing else is there (AWS ignores them otherwise).
-        self.any_of = () if (required or excluded) else optional
+        self.any_of = any_of_terms
 
     def matches(self, message: str | ParsedMessage) -> bool:
         text = message.text if isinstance(message, ParsedMessage) else message
