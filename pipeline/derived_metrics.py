@@ -18,7 +18,7 @@ from pipeline.lambda_platform import (
     function_from_log,
     parse_platform_line,
 )
-from pipeline.metric_filters import MetricFilter
+from pipeline.metric_filters import MetricFilter, MetricFilterSet
 from pipeline.metric_sample import MetricSample
 from pipeline.patterns.message import ParsedMessage
 from pipeline.payload import LogBatch
@@ -42,8 +42,15 @@ class DerivedMetrics:
 
 
 class MetricsDeriver:
-    def __init__(self, config: PipelineConfig) -> None:
+    """``prefilter=False`` calls every filter on every event (the plain evaluation the
+    prefiltered one is tested against); by default the filters of a batch run as one
+    :class:`MetricFilterSet`: one pass over a message rules out the filters it cannot
+    match (issue 9: 100 filters were 11x slower than none)."""
+
+    def __init__(self, config: PipelineConfig, *, prefilter: bool = True) -> None:
         self.config = config
+        self.prefilter = prefilter
+        self._sets: dict[tuple[str, str], MetricFilterSet] = {}
         settings = config.lambda_
         self.tracker = (
             InvocationTracker(
@@ -71,12 +78,27 @@ class MetricsDeriver:
         if self.config.aws_region:
             system_fields["@aws.region"] = self.config.aws_region
         function = function_from_log(batch.log_group, batch.log_stream)
+        filters = self.filters_for(batch.log_group, route)
         return BatchContext(
             batch.log_stream,
             function if self.tracker is not None else None,
-            self.filters_for(batch.log_group, route),
+            filters,
             system_fields,
+            self._filter_set(batch.log_group, route, filters) if filters else None,
         )
+
+    def _filter_set(
+        self, log_group: str, route: Route | None, filters: tuple[MetricFilter, ...]
+    ) -> MetricFilterSet | None:
+        if not self.prefilter:
+            return None
+        key = (log_group, route.name if route is not None and route.metric_filters else "")
+        found = self._sets.get(key)
+        if found is None:
+            found = MetricFilterSet(filters)
+            if len(self._sets) < _MAX_CACHED_GROUPS:
+                self._sets[key] = found
+        return found
 
     def observe(
         self, out: DerivedMetrics, context: BatchContext, view: ParsedMessage, timestamp: int
@@ -95,10 +117,15 @@ class MetricsDeriver:
                 out.samples += emf.samples
             else:
                 out.emf_invalid.append(emf.invalid_reason)
-        for metric_filter in context.filters:
-            out.samples += metric_filter.evaluate(
+        if context.filter_set is not None:
+            out.samples += context.filter_set.evaluate(
                 view, timestamp, system_fields=context.system_fields
             )
+        else:
+            for metric_filter in context.filters:
+                out.samples += metric_filter.evaluate(
+                    view, timestamp, system_fields=context.system_fields
+                )
         return platform
 
     def derive(self, batch: LogBatch) -> DerivedMetrics:
@@ -118,3 +145,4 @@ class BatchContext:
     function: FunctionRef | None  # None: not a Lambda log, or Lambda metrics are off
     filters: tuple[MetricFilter, ...]
     system_fields: dict[str, str]
+    filter_set: MetricFilterSet | None = None  # the filters prefiltered as one

@@ -118,10 +118,18 @@ class ParsedMessage:
     @property
     def field_starts(self) -> list[int]:
         """The offset where each field starts (the last entry of a pattern may take the rest)."""
-        if self._starts is None:
+        starts = self._starts
+        if starts is None:
             self.field_values  # noqa: B018 - the loop, when it had to split, fills both
-            if self._starts is None:  # plain fields only
-                self._starts = [found.start() for found in _PLAIN_FIELD.finditer(self.text)]
+            # read again through a call: a narrowed ``self._starts`` would still say None
+            # here, and mypyc checks what it reads against the narrowed type
+            starts = self._split_starts()
+            if starts is None:  # plain fields only
+                starts = [found.start() for found in _PLAIN_FIELD.finditer(self.text)]
+                self._starts = starts
+        return starts
+
+    def _split_starts(self) -> list[int] | None:
         return self._starts
 
 

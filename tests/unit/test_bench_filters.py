@@ -16,7 +16,7 @@ def test_measure_reports_both_ratios_after_checking_the_samples() -> None:
     assert result["filter_samples_per_event"] > 1
     for rate, ratio in (
         ("events_per_s_100_filters", "ratio"),
-        ("events_per_s_100_filters_set", "ratio_filter_set"),
+        ("events_per_s_100_filters_no_prefilter", "ratio_no_prefilter"),
     ):
         assert result[ratio] == pytest.approx(
             result[rate] / result["events_per_s_no_filters"], rel=0.01

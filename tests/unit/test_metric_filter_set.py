@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.core import mixed_deliveries
-from bench.filters import FilterSetDeriver, compile_filters, definitions
+from bench.filters import compile_filters, definitions
 from consumers.config import DEFAULT_CONFIG, load_config
+from pipeline.derived_metrics import MetricsDeriver
 from pipeline.errors import PatternError
 from pipeline.metric_filters import MetricFilter, MetricFilterSet, _field, compile_metric_filter
 from pipeline.patterns import DelimitedPattern, ParsedMessage, compile_pattern
@@ -105,20 +106,27 @@ def test_the_core_gives_the_same_samples_with_and_without_the_prefilter() -> Non
     base = load_config(DEFAULT_CONFIG).core
     deliveries = mixed_deliveries(events=800, per_delivery=100)
     outcomes = []
-    for filters, deriver in (
-        (compile_filters(prefilter=False), None),
-        (compile_filters(), None),
-        (compile_filters(), FilterSetDeriver),
+    for filters, prefilter in (
+        (compile_filters(prefilter=False), False),  # every filter called on every event
+        (compile_filters(), False),  # each filter checks its needs before parsing
+        (compile_filters(), True),  # the core's default: one MetricFilterSet per batch
     ):
-        config = dataclasses.replace(base, metric_filters=filters)
-        processor = Processor(config)
-        if deriver is not None:
-            processor.deriver = deriver(config)
+        processor = Processor(dataclasses.replace(base, metric_filters=filters))
+        processor.deriver = MetricsDeriver(processor.config, prefilter=prefilter)
         outcomes.append([processor.process(value).derived.samples for value in deliveries])
     plain, checked, through_set = outcomes
     assert checked == plain
     assert through_set == plain
     assert sum(map(len, plain)) > 800
+
+
+def test_the_core_runs_its_filters_as_one_set() -> None:
+    config = dataclasses.replace(load_config(DEFAULT_CONFIG).core, metric_filters=compile_filters())
+    processor = Processor(config)
+    batch = decode(mixed_deliveries(events=100, per_delivery=100)[0])[0]
+    context = processor.deriver.context(batch, processor.router.route(batch.log_group))
+    assert isinstance(context.filter_set, MetricFilterSet)
+    assert len(context.filter_set) == 100
 
 
 def test_the_bench_has_one_hundred_filters_of_every_kind() -> None:
