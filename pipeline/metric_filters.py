@@ -249,19 +249,28 @@ def _reader(source: _ValueSource, fields: DelimitedPattern | None) -> _Reader:
 
 
 def _number(raw: Any) -> _Extracted:
-    """A metric value: a finite number, None (missing or null) or _NOT_A_NUMBER."""
-    if raw is MISSING or raw is None:
-        return None
-    if type(raw) is bool:
-        return _NOT_A_NUMBER
-    if isinstance(raw, int | float):
-        number: float = float(raw)
-    elif isinstance(raw, str):
+    """A metric value: a finite double, None (missing or null) or _NOT_A_NUMBER.
+
+    Values come from JSON or from a line's text, so their types are exact; a
+    boolean, an object or an array is not a number, and neither is one a double
+    cannot hold (``1e400``, or an integer of 400 digits, which the lenient JSON
+    parse admits).
+    """
+    kind = type(raw)
+    parsed: int | float | None
+    if kind is int or kind is float:
+        parsed = raw
+    elif kind is str:
         parsed = parse_number(raw.strip())
-        if parsed is None:
-            return _NOT_A_NUMBER
-        number = float(parsed)
+    elif raw is MISSING or raw is None:
+        return None
     else:
+        return _NOT_A_NUMBER
+    if parsed is None:
+        return _NOT_A_NUMBER
+    try:
+        number = float(parsed)
+    except OverflowError:
         return _NOT_A_NUMBER
     return number if math.isfinite(number) else _NOT_A_NUMBER
 

@@ -14,7 +14,6 @@ exist and no candidate to be equal; ordering compares finite JSON numbers only.
 
 from __future__ import annotations
 
-import math
 import operator
 import re
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from pipeline.patterns.values import (
     NumberLiteral,
     RegexLiteral,
     StringLiteral,
+    is_finite_number,
     is_json_number,
 )
 
@@ -107,7 +107,7 @@ def _not_equals(selector: Selector, literal: Literal) -> Node:
             return not equals(value)
         if is_json_number(value):
             # An overflowed number is no number to a numeric "!=", but text to a string one.
-            return not (numeric and not math.isfinite(value)) and not equals(value)
+            return not (numeric and not is_finite_number(value)) and not equals(value)
         return False
 
     if not selector.has_wildcard:
@@ -126,7 +126,7 @@ def _ordering(selector: Selector, operator_text: str, literal: NumberLiteral) ->
     bound = literal.value
 
     def holds(value: Any) -> bool:
-        return is_json_number(value) and math.isfinite(value) and compare(value, bound)
+        return is_json_number(value) and is_finite_number(value) and compare(value, bound)
 
     return _any_candidate(selector, holds)
 

@@ -20,6 +20,7 @@ __all__ = [
     "StringLiteral",
     "canonical_number_text",
     "has_huge_exponent",
+    "is_finite_number",
     "is_json_number",
     "parse_number",
 ]
@@ -36,7 +37,10 @@ def parse_number(text: str) -> int | float | None:
     ``1e400`` overflows to infinity). Exponents that do not fit a 32-bit int are
     not numbers (AWS rejects ``1e2147483648``): see :func:`has_huge_exponent`.
     """
-    shape = _number_shape(text)
+    if text.isdigit() and text.isascii():  # the usual field: digits alone, an int
+        shape: str | None = "int"
+    else:
+        shape = _number_shape(text)
     if shape is None or shape == "huge":
         return None
     if shape == "int":
@@ -80,6 +84,15 @@ def is_json_number(value: Any) -> bool:
     return type(value) is int or type(value) is float
 
 
+def is_finite_number(value: int | float) -> bool:
+    """A JSON number that is not an overflowed double; integers, kept exact, always are.
+
+    (``math.isfinite`` would raise on an integer too large for a double, which the
+    lenient parse admits.)
+    """
+    return type(value) is int or math.isfinite(value)
+
+
 def canonical_number_text(value: int | float) -> str:
     """The text CloudWatch compares a JSON number by: ints as written, doubles as Java prints."""
     if type(value) is int:
@@ -111,7 +124,7 @@ class NumberLiteral:
     def equals_json(self, value: Any) -> bool:
         if type(value) is str:
             return value == self.text
-        return is_json_number(value) and math.isfinite(value) and value == self.value
+        return is_json_number(value) and is_finite_number(value) and value == self.value
 
 
 @dataclass(frozen=True, slots=True)
