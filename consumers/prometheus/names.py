@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from functools import lru_cache
 
 from pipeline.metric_sample import prometheus_unit
 
@@ -31,6 +32,9 @@ def snake_case(text: str) -> str:
     return _NOT_NAME.sub("_", words).strip("_").lower()
 
 
+# The exporter names every sample of every batch; the names of an account are few, so each
+# is built once (two regex passes each otherwise: ~0.75 us per event, bench daemon).
+@lru_cache(maxsize=4096)
 def metric_name(namespace: str, name: str, unit: str) -> str:
     """The Prometheus name of a CloudWatch metric, with its base unit as the suffix."""
     suffix = prometheus_unit(unit).suffix
@@ -43,6 +47,7 @@ def metric_name(namespace: str, name: str, unit: str) -> str:
     return base
 
 
+@lru_cache(maxsize=4096)
 def label_name(dimension: str) -> str:
     """A dimension key as a label name (``@aws.region`` -> ``aws_region``)."""
     label = snake_case(dimension) or "dimension"
