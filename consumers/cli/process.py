@@ -47,6 +47,9 @@ PROGRESS_BYTES = 32 * 1024 * 1024  # report progress when the input is at least 
 PROGRESS_FILES = 20
 
 
+DELIVERY_SLICE = 2_000  # documents encoded and sent together
+
+
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "process",
@@ -223,6 +226,19 @@ async def _deliver(
 ) -> None:
     if not actions or target == "none":
         return
+    # In slices, so a big file's encoded documents are never all held at once beside its
+    # actions (bench memory: the whole 40k-event object encoded and joined was +35 MB).
+    for first in range(0, len(actions), DELIVERY_SLICE):
+        await _deliver_slice(actions[first : first + DELIVERY_SLICE], target, sink, tally, name)
+
+
+async def _deliver_slice(
+    actions: list[IndexAction],
+    target: str,
+    sink: OpenSearchSink | None,
+    tally: _Tally,
+    name: str,
+) -> None:
     documents = []
     for action in actions:
         try:
@@ -231,7 +247,9 @@ async def _deliver(
             tally.rejected += 1
             print(f"{name}: {action.index}/{action.id} refused: {describe(error)}", file=sys.stderr)
     if target == "stdout":
-        sys.stdout.buffer.write(b"".join(document.body for document in documents))
+        write = sys.stdout.buffer.write
+        for document in documents:
+            write(document.body)
         tally.documents += len(documents)
         return
     assert sink is not None

@@ -10,6 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from consumers.cli import main
+from consumers.cli import process as process_command
 from tests.conftest import PROJECT_ROOT
 from tests.payloads import data_message
 
@@ -127,3 +128,14 @@ def test_progress_for_many_files(payload: Path, capsys: pytest.CaptureFixture[st
     assert main(["process", "--documents", "none", *[str(payload)] * 25]) == 0
     err = capsys.readouterr().err
     assert f"[25/25] {payload}: 4 events, 4 documents" in err
+
+
+def test_documents_are_delivered_in_slices_all_in_order(
+    payload: Path, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(process_command, "DELIVERY_SLICE", 3)  # 4 documents: two slices
+    assert main(["process", str(payload)]) == 0
+    lines = capsysbinary.readouterr().out.decode().splitlines()
+    assert [orjson.loads(line)["index"]["_id"] for line in lines[::2]] == [
+        str(36_000_000_000_000_000 + i) for i in range(4)
+    ]
