@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from bench.core import mixed_deliveries
+from bench.core import _rate, mixed_deliveries
 from consumers.config import DEFAULT_CONFIG, load_config
 from consumers.opensearch.sink import encode_document
 from consumers.runtime.gc_tuning import tune_for_batches
@@ -170,15 +169,6 @@ def check_identical(deliveries: list[bytes], paths: dict[str, Processor]) -> int
     baseline = sum(len(paths["none"].process(v).derived.samples) for v in deliveries)
     assert total > baseline, "the 100 filters yielded nothing on this mix"
     return total - baseline
-
-
-def _rate(work: Callable[[], int], seconds: float) -> tuple[int, float]:
-    events, spent = 0, 0.0
-    while spent < seconds:
-        began = time.process_time()
-        events += work()
-        spent += time.process_time() - began
-    return events, spent
 
 
 def _core(processor: Processor, deliveries: list[bytes]) -> Callable[[], int]:

@@ -85,17 +85,13 @@ def _equals(selector: Selector, literal: Literal) -> Node:
         equals = _string_or_number  # "= *", the usual "exists": any string, any number's text
     if not selector.has_wildcard:
         resolve = _getter(selector)
-        return lambda document: _present_and(resolve(document), equals)
+        return lambda document: (value := resolve(document)) is not MISSING and equals(value)
     candidates = selector.candidates
     return lambda document: any(equals(value) for value in candidates(document)[1])
 
 
 def _string_or_number(value: Any) -> bool:
     return type(value) is str or type(value) is int or type(value) is float
-
-
-def _present_and(value: Any, predicate: Callable[[Any], bool]) -> bool:
-    return value is not MISSING and predicate(value)
 
 
 def _not_equals(selector: Selector, literal: Literal) -> Node:

@@ -66,10 +66,16 @@ class ParsedMessage:
     def field_values(self) -> list[str]:
         """Space-delimited field values; most patterns never need where the fields start."""
         if self._values is None:
+            text = self.text
             if self.plain_fields:
-                self._values = _PLAIN_FIELD.findall(self.text)
-            else:
-                self._values, self._starts = split_fields(self.text)
+                self._values = _PLAIN_FIELD.findall(text)
+            elif text.find("[", text.rfind("]") + 1) == -1:
+                # Every bracket that opens a field closes, so the expression pairs
+                # delimiters in linear time (a quote left open can only be the last).
+                found = _FIELD.findall(text)
+                self._values = [quoted or bracketed or plain for quoted, bracketed, plain in found]
+            else:  # [a [b [c ...: the loop remembers its searches
+                self._values, self._starts = split_fields(text)
         return self._values
 
     @property
@@ -110,7 +116,7 @@ class ParsedMessage:
             self.field_values  # noqa: B018 - the loop, when it had to split, fills both
         if self._starts is not None:
             return self._starts[index]
-        for number, found in enumerate(_PLAIN_FIELD.finditer(self.text)):
+        for number, found in enumerate(self._expression().finditer(self.text)):
             if number == index:
                 return found.start()
         raise IndexError(index)
@@ -124,13 +130,17 @@ class ParsedMessage:
             # read again through a call: a narrowed ``self._starts`` would still say None
             # here, and mypyc checks what it reads against the narrowed type
             starts = self._split_starts()
-            if starts is None:  # plain fields only
-                starts = [found.start() for found in _PLAIN_FIELD.finditer(self.text)]
+            if starts is None:  # the values came from an expression: the starts do too
+                starts = [found.start() for found in self._expression().finditer(self.text)]
                 self._starts = starts
         return starts
 
     def _split_starts(self) -> list[int] | None:
         return self._starts
+
+    def _expression(self) -> re.Pattern[str]:
+        """The expression ``field_values`` split with (when it did not take the loop)."""
+        return _PLAIN_FIELD if self._plain else _FIELD
 
 
 def _parse_json_object(text: str) -> tuple[dict[str, Any] | None, bool]:
@@ -159,6 +169,9 @@ def _refuse_constant(name: str) -> Any:
 
 
 _PLAIN_FIELD = re.compile(r"[^ \t]+")
+# A field: quoted or bracketed (delimiters left out; exactly one group takes part, so
+# an empty one is an empty field), or a run of non-blanks; as split_fields reads them.
+_FIELD = re.compile(r'"([^"]*)"|\[([^\]]*)\]|([^ \t]+)')
 
 
 def split_fields(text: str) -> tuple[list[str], list[int]]:

@@ -129,7 +129,7 @@ class PatternIndex(Generic[T]):
         if not found:  # not even the sentinel, which occurs in every text: the pass failed
             return self._all
         hits = frozenset(found)
-        if self._escapable and has_json_escape(text):
+        if self._escapable and "\\" in text and has_json_escape(text):
             hits |= self._escapable
         result = self._cache.get(hits)
         if result is None:
