@@ -164,6 +164,21 @@ def _as_subscription_deliveries(deliveries: list[bytes]) -> list[bytes]:
     return plain
 
 
+def core_work(processor: Processor, deliveries: list[bytes]) -> Callable[[], int]:
+    """One pass of the whole core over ``deliveries``: what the daemon does per record,
+    bulk NDJSON included; returns the events it handled."""
+
+    def work() -> int:
+        events = 0
+        for value in deliveries:
+            outcome = processor.process(value)
+            events += outcome.events
+            b"".join(encode_document(action, _ORIGIN).body for action in outcome.actions)
+        return events
+
+    return work
+
+
 def _pure_python_decoder() -> Callable[[bytes], list[LogBatch]]:
     """``pipeline.payload.decode`` loaded from its source file, even beside a compiled module."""
     source = Path(payload_module.__file__ or "").with_suffix("").with_suffix(".py")
@@ -201,14 +216,7 @@ def measure(
     defaults = gc.get_threshold()
     tune_for_batches()
 
-    def whole_core() -> int:
-        events = 0
-        for value in deliveries:
-            outcome = processor.process(value)
-            events += outcome.events
-            b"".join(encode_document(action, _ORIGIN).body for action in outcome.actions)
-        return events
-
+    whole_core = core_work(processor, deliveries)
     pure_decode = _pure_python_decoder()
 
     def minimal_path() -> int:

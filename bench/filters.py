@@ -20,14 +20,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from bench.core import _rate, mixed_deliveries
+from bench.core import _rate, core_work, mixed_deliveries
 from consumers.config import DEFAULT_CONFIG, load_config
-from consumers.opensearch.sink import encode_document
 from consumers.runtime.gc_tuning import tune_for_batches
 from consumers.runtime.protocols import Record
 from pipeline.derived_metrics import MetricsDeriver
@@ -176,24 +174,12 @@ def check_identical(deliveries: list[bytes], paths: dict[str, Processor]) -> int
     return total - baseline
 
 
-def _core(processor: Processor, deliveries: list[bytes]) -> Callable[[], int]:
-    def work() -> int:
-        events = 0
-        for value in deliveries:
-            outcome = processor.process(value)
-            events += outcome.events
-            b"".join(encode_document(action, _ORIGIN).body for action in outcome.actions)
-        return events
-
-    return work
-
-
 def measure(deliveries: list[bytes], seconds: float, *, gc_tuned: bool = False) -> dict[str, Any]:
     paths = processors()
     samples = check_identical(deliveries, paths)
     if gc_tuned:
         tune_for_batches()  # the daemon's settings, after start-up as it applies them
-    work = {name: _core(processor, deliveries) for name, processor in paths.items()}
+    work = {name: core_work(processor, deliveries) for name, processor in paths.items()}
     totals = {name: [0, 0.0] for name in work}
     rounds = 5
     for _ in range(rounds):  # alternate, so machine noise falls on all alike
