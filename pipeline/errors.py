@@ -58,3 +58,12 @@ class ConfigError(PipelineError):
         self.reason = reason
         self.file = file
         self.key = key
+
+
+class TraceError(PipelineError):
+    """An X-Ray segment document (or a daemon datagram) is invalid; the reason says why.
+
+    Raised by :func:`pipeline.traces.spans_from_segment` and
+    :func:`pipeline.traces.split_daemon_packet`; the daemon turns it into a dead
+    letter of stage ``trace``.
+    """
