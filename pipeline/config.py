@@ -19,6 +19,7 @@ from pipeline.invocations import ARCHITECTURES, LambdaPrices
 from pipeline.metric_filters import MetricFilter
 from pipeline.patterns import MatchAll
 from pipeline.routing import Route, Router, parse_metric_filters, parse_route
+from pipeline.traces.settings import TracesConfig, parse_traces
 
 __all__ = [
     "CORE_SECTIONS",
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 #: the top-level keys of a config file that belong to the core
-CORE_SECTIONS = ("aws_region", "default_route", "lambda", "metric_filters", "routes")
+CORE_SECTIONS = ("aws_region", "default_route", "lambda", "metric_filters", "routes", "traces")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class PipelineConfig:
     aws_region: str | None = None
     routes: tuple[Route, ...] = ()
     default_route: Route = field(default_factory=_default_route)
+    traces: TracesConfig = field(default_factory=TracesConfig)
     file: str | None = None
 
     def router(self) -> Router:
@@ -77,6 +79,7 @@ def core_config(top: Section) -> PipelineConfig:
         aws_region=top.optional_string("aws_region"),
         routes=routes,
         default_route=default,
+        traces=parse_traces(top.section("traces")),
         file=top.file,
     )
 

@@ -23,6 +23,7 @@ from pipeline.metric_sample import MetricSample
 from pipeline.patterns.message import ParsedMessage
 from pipeline.payload import LogBatch
 from pipeline.routing import Route
+from pipeline.traces.service_map import EdgeSample
 
 __all__ = ["BatchContext", "DerivedMetrics", "MetricsDeriver"]
 
@@ -34,11 +35,16 @@ class DerivedMetrics:
     samples: list[MetricSample] = field(default_factory=list)  # EMF and metric filters
     invocations: list[InvocationSample] = field(default_factory=list)
     emf_invalid: list[str] = field(default_factory=list)  # the reason of each invalid document
+    edges: list[EdgeSample] = field(default_factory=list)  # X-Ray client calls (traces)
+    traces: dict[str, int] = field(default_factory=dict)  # trace pipeline counters by name
 
     def extend(self, other: DerivedMetrics) -> None:
         self.samples += other.samples
         self.invocations += other.invocations
         self.emf_invalid += other.emf_invalid
+        self.edges += other.edges
+        for key, count in other.traces.items():
+            self.traces[key] = self.traces.get(key, 0) + count
 
 
 class MetricsDeriver:

@@ -52,9 +52,7 @@ def run(args: argparse.Namespace) -> int:
     async def apply() -> list[str]:
         client = make_client(config.opensearch)
         try:
-            plan = await RetentionManager(client).apply(
-                config.router().all_routes, dry_run=args.dry_run
-            )
+            plan = await RetentionManager(client).apply(config.index_routes(), dry_run=args.dry_run)
             return plan.describe()
         finally:
             await client.close()

@@ -24,6 +24,7 @@ from consumers.config.connections import (
 from consumers.config.service import DEFAULT_MAX_LABEL_SETS
 from pipeline.config_values import COUNT, NON_NEGATIVE, PORT, SECONDS, Bounds
 from pipeline.routing import RETENTION_DAYS
+from pipeline.traces.settings import PENDING_BYTES, WAIT_SECONDS
 
 __all__ = ["KEYS", "Key", "render"]
 
@@ -168,6 +169,49 @@ KEYS: tuple[Key, ...] = (
     *_route_keys("routes[]", default=False),
     Key("default_route", "mapping", "none", "the route for every other log group"),
     *_route_keys("default_route", default=True),
+    Key("traces", "mapping", "{}", "X-Ray segments -> Trace Analytics spans and service map"),
+    Key("traces.enabled", "boolean", "true", "consume the trace topics"),
+    Key("traces.input_topics", "list of strings", "[cwl-traces]", "X-Ray segment topics"),
+    Key(
+        "traces.span_index_prefix",
+        "string",
+        "otel-v1-apm-span",
+        "span day indices <prefix>-YYYY.MM.DD (Dashboards reads otel-v1-apm-span-*)",
+    ),
+    Key("traces.span_retention_days", f"{_DAYS} or never", "7", "delete span day indices after"),
+    Key(
+        "traces.service_map_index",
+        "string",
+        "otel-v1-apm-service-map",
+        "service-map relationship documents",
+    ),
+    Key(
+        "traces.service_map_retention_days",
+        f"{_DAYS} or never",
+        "never",
+        "never: one index kept forever; days: day indices <index>-YYYY.MM.DD",
+    ),
+    Key(
+        "traces.trace_group_wait_s",
+        "seconds",
+        "50",
+        "spans indexed before their trace's root are indexed again if it comes within",
+        WAIT_SECONDS,
+    ),
+    Key(
+        "traces.service_map_wait_s",
+        "seconds",
+        "20",
+        "an edge waits this long for its trace group and a traced call for its server",
+        WAIT_SECONDS,
+    ),
+    Key(
+        "traces.max_pending_bytes",
+        "integer",
+        "33554432",
+        "spans waiting for their root keep at most this (the oldest give up first)",
+        PENDING_BYTES,
+    ),
 )
 
 

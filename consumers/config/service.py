@@ -25,7 +25,7 @@ from consumers.config.connections import (
 from pipeline.config import CORE_SECTIONS, PipelineConfig, core_config
 from pipeline.config_values import COUNT, PORT, SECONDS, Section
 from pipeline.errors import ConfigError
-from pipeline.routing import Router
+from pipeline.routing import Route, Router
 
 __all__ = [
     "DEFAULT_MAX_LABEL_SETS",
@@ -58,6 +58,17 @@ class ServiceConfig:
 
     def router(self) -> Router:
         return self.core.router()
+
+    def index_routes(self) -> tuple[Route, ...]:
+        """Every index family the daemon writes, for retention: the log routes, then the
+        trace indices when traces are on."""
+        return (*self.router().all_routes, *self.core.traces.retention_routes())
+
+    @property
+    def input_topics(self) -> tuple[str, ...]:
+        """The topics the daemon subscribes to: logs, then traces when they are on."""
+        traces = self.core.traces
+        return self.kafka.input_topics + (traces.input_topics if traces.enabled else ())
 
 
 def parse_config(

@@ -34,6 +34,19 @@ def summary(config: ServiceConfig) -> list[str]:
         f"input topics {', '.join(kafka.input_topics)}, group {kafka.group_id}, "
         f"dead letters {kafka.dead_letter_topic}"
     )
+    traces = config.core.traces
+    if traces.enabled:
+        span_days = traces.span_retention_days
+        map_days = traces.service_map_retention_days
+        lines.append(
+            f"traces: topics {', '.join(traces.input_topics)} -> "
+            f"{traces.span_index_prefix}-YYYY.MM.DD (retention "
+            f"{'never' if span_days is None else f'{span_days} days'}), service map "
+            f"{traces.service_map_index}"
+            + ("" if map_days is None else f"-YYYY.MM.DD (retention {map_days} days)")
+        )
+    else:
+        lines.append("traces: off")
     lines.append(f"opensearch: {_store(config)}")
     if store.url is not None and store.username:
         lines[-1] += f" (user {store.username}, password ***)"

@@ -28,6 +28,8 @@ from consumers.runtime.errors import DeliveryError, describe, is_retriable
 
 __all__ = [
     "DEFAULT_MAX_DEAD_LETTER_BYTES",
+    "SCHEMA_HEADER",
+    "SCHEMA_VERSION",
     "DeadLetterRecord",
     "KafkaDeadLetters",
     "decode_dead_letter",
@@ -41,6 +43,10 @@ DEFAULT_MAX_DEAD_LETTER_BYTES = 1_000_000
 _MAX_REASON_CHARS = 4096
 
 SCHEMA_FILE = DEAD_LETTER_SCHEMA
+#: the schema's ``schema_version``, sent as the Kafka header ``schema-version`` of every dead
+#: letter; 2 added the stage ``trace`` (appended, so version 1 records read unchanged)
+SCHEMA_VERSION = 2
+SCHEMA_HEADER = "schema-version"
 
 
 def _version() -> str:
@@ -159,7 +165,11 @@ class KafkaDeadLetters:
         key = f"{record.topic}/{record.partition}/{record.offset}".encode()
         try:
             await self.producer.send_and_wait(
-                self.topic, value, key=key, timestamp_ms=int(time.time() * 1000)
+                self.topic,
+                value,
+                key=key,
+                timestamp_ms=int(time.time() * 1000),
+                headers=[(SCHEMA_HEADER, str(SCHEMA_VERSION).encode())],
             )
         except KafkaError as error:
             raise DeliveryError(describe(error), retriable=is_retriable(error)) from error

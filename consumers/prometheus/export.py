@@ -42,10 +42,22 @@ from consumers.prometheus.names import label_name, metric_name, unique_label
 from pipeline.derived_metrics import DerivedMetrics
 from pipeline.invocations import LAMBDA_METRICS, InvocationSample
 from pipeline.metric_sample import MetricSample, prometheus_unit
+from pipeline.traces.processor import TRACE_COUNTERS
+from pipeline.traces.service_map import EdgeSample
 
-__all__ = ["LAMBDA_PREFIX", "DerivedMetricsExporter", "exporter_for"]
+__all__ = ["EDGE_BUCKETS", "EDGE_PREFIX", "LAMBDA_PREFIX", "DerivedMetricsExporter", "exporter_for"]
 
 LAMBDA_PREFIX = "cwlpipe_lambda_"
+EDGE_PREFIX = "cwlpipe_xray_edge_"
+#: seconds; the X-Ray console's response-time distribution spans milliseconds to tens of seconds
+EDGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+EDGE_HELP = {
+    "requests": "calls from client to server (X-Ray TotalCount)",
+    "ok": "calls that completed without error (X-Ray OkCount)",
+    "error": "calls that failed with a client error, 4xx other than 429 (ErrorStatistics)",
+    "throttle": "calls throttled, 429 (ErrorStatistics.ThrottleCount)",
+    "fault": "calls that failed with a server error, 5xx (FaultStatistics)",
+}
 Kind = Literal["summary", "histogram", "counter", "gauge"]
 Dimensions = tuple[tuple[str, str], ...]  # (dimension key, value), sorted by key
 
@@ -132,6 +144,7 @@ class DerivedMetricsExporter(Collector):
         self._families: dict[str, _Family] = {}
         self._dropped: dict[str, int] = {}
         self._emf_invalid = 0
+        self._traces: dict[str, int] = {}
         self._lock = threading.Lock()  # the HTTP server collects from its own thread
 
     def observe(self, derived: DerivedMetrics) -> None:
@@ -139,6 +152,45 @@ class DerivedMetricsExporter(Collector):
         self.observe_samples(derived.samples)
         self.observe_invocations(derived.invocations)
         self.count_invalid_emf(len(derived.emf_invalid))
+        if derived.edges:
+            self.observe_edges(derived.edges)
+        if derived.traces:
+            self.count_traces(derived.traces)
+
+    def observe_edges(self, samples: Iterable[EdgeSample]) -> None:
+        """X-Ray's edge statistics: every call counts in requests and in its outcome's
+        counter, and its response time in the histogram (the console's service map)."""
+        with self._lock:
+            for sample in samples:
+                dimensions: Dimensions = (
+                    ("client", sample.client),
+                    ("server", sample.server),
+                    ("server_type", sample.server_type),
+                )
+                for name in ("requests", sample.outcome):
+                    self._observe(self._edge_family(name), dimensions, 1.0)
+                self._observe(self._edge_family("response_time"), dimensions, sample.seconds)
+
+    def _edge_family(self, name: str) -> _Family:
+        full = EDGE_PREFIX + name
+        family = self._families.get(full)
+        if family is None:
+            if name == "response_time":
+                family = _Family(
+                    full + "_seconds",
+                    "histogram",
+                    "X-Ray edge: the client's response time",
+                    EDGE_BUCKETS,
+                )
+            else:
+                family = _Family(full, "counter", f"X-Ray edge: {EDGE_HELP[name]}")
+            self._families[full] = family
+        return family
+
+    def count_traces(self, counts: Mapping[str, int]) -> None:
+        with self._lock:
+            for key, count in counts.items():
+                self._traces[key] = self._traces.get(key, 0) + count
 
     def observe_samples(self, samples: Iterable[MetricSample]) -> None:
         with self._lock:
@@ -204,9 +256,16 @@ class DerivedMetricsExporter(Collector):
                 "Embedded Metric Format documents that broke the specification (kept as logs)",
                 value=self._emf_invalid,
             )
+            traces = [
+                CounterMetricFamily(
+                    f"cwlpipe_trace_{key}", f"Traces: {help}", value=self._traces.get(key, 0)
+                )
+                for key, help in TRACE_COUNTERS.items()
+            ]
         yield from metrics
         yield dropped
         yield invalid
+        yield from traces
 
 
 def exporter_for(config: ServiceConfig) -> DerivedMetricsExporter:

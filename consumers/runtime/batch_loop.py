@@ -66,14 +66,17 @@ from consumers.runtime.protocols import (
     Refusal,
     Sink,
     Source,
+    Waiting,
 )
 from consumers.runtime.retry import RetryPolicy, StopSignal
+from consumers.runtime.writes import write_all
 from pipeline.derived_metrics import DerivedMetrics
 
 __all__ = ["BatchLoop", "Totals"]
 
 log = logging.getLogger("cwlpipe")
 POLL_S = 0.5
+FLUSH_EVERY_S = 1.0
 
 
 @dataclass(slots=True)
@@ -148,6 +151,7 @@ class BatchLoop:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cwlpipe-process")
         self._lag_labels: set[Partition] = set()
         self._in_hand: list[_Batch] = []
+        self._flushed = time.monotonic()
         self.source_paused = False
 
     def close(self) -> None:
@@ -181,6 +185,7 @@ class BatchLoop:
                     failures = 0
                     self._observe_lag(caught_up=not records)
                     if not records:
+                        await self._flush_waits()
                         if until_idle is not None and time.monotonic() - idle_since > until_idle:
                             return
                         continue
@@ -193,6 +198,7 @@ class BatchLoop:
                     ahead = None
                     return
                 idle_since = time.monotonic()
+                await self._flush_waits()
         finally:
             for left in self._in_hand:  # cancelled: whatever is in hand is read again later
                 left.processing.cancel()
@@ -358,6 +364,45 @@ class BatchLoop:
         prepared.newest_event_ms = max(prepared.newest_event_ms, outcome.newest_event_ms)
         prepared.documents.setdefault(pipeline.name, []).extend(documents)
         return sum(len(document.body) for document in documents)
+
+    # -- waits that ran out ------------------------------------------------------------------
+
+    async def _flush_waits(self) -> None:
+        """What a processor's expired waits yield (the trace pipeline's service-map documents
+        and inferred edges), at most once per ``FLUSH_EVERY_S``, for when no record of its
+        topics comes along to carry it. These documents are derived from records already
+        committed: they are written with a few attempts and, failing that, logged and counted
+        (a restart would have lost the waits anyway)."""
+        now = time.monotonic()
+        if now - self._flushed < FLUSH_EVERY_S:
+            return
+        self._flushed = now
+        for pipeline in self.pipelines.values():
+            processor = pipeline.processor
+            if not isinstance(processor, Waiting) or not processor.waiting():
+                continue
+            outcome = await asyncio.get_running_loop().run_in_executor(
+                self._executor, processor.flush
+            )
+            self.metrics.derived.observe(outcome.derived)
+            if not outcome.actions:
+                continue
+            origin = Record(pipeline.topics[0], -1, -1, b"")
+            documents = [encode_document(action, origin) for action in outcome.actions]
+            result = await write_all(
+                pipeline.sink, documents, policy=self.policy, stop=self.stop, max_attempts=3
+            )
+            self.metrics.events_in.inc(len(documents))
+            self.metrics.indexed.inc(result.acknowledged)
+            lost = len(result.refused) + len(result.retry)
+            if lost:
+                self.metrics.errors.labels("flush").inc(lost)
+                log.warning(
+                    "%d %s documents of expired waits not written (%s)",
+                    lost,
+                    pipeline.name,
+                    result.retry_reason or (result.refused[0].reason if result.refused else ""),
+                )
 
     # -- writing -----------------------------------------------------------------------------
 

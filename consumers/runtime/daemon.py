@@ -27,6 +27,7 @@ from consumers.kafka.dead_letters import KafkaDeadLetters
 from consumers.kafka.source import KafkaSource, make_consumer, make_producer
 from consumers.opensearch.retention import RetentionManager, RetentionPlan
 from consumers.opensearch.sink import OpenSearchSink, make_client
+from consumers.opensearch.trace_templates import install_trace_templates
 from consumers.prometheus.export import exporter_for
 from consumers.prometheus.health import HealthMetrics
 from consumers.prometheus.server import MetricsServer
@@ -38,6 +39,7 @@ from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.startup import StartupError, until_up
 from pipeline.errors import ConfigError
 from pipeline.process import Processor
+from pipeline.traces.processor import TraceProcessor
 
 __all__ = ["Daemon", "StartupError", "build_daemon", "serve"]
 
@@ -74,6 +76,11 @@ class Daemon:
         self.pipelines = [
             Pipeline("logs", config.kafka.input_topics, Processor(config.core), self.sink),
         ]
+        traces = config.core.traces
+        if traces.enabled:
+            self.pipelines.append(
+                Pipeline("traces", traces.input_topics, TraceProcessor(traces), self.sink)
+            )
         self.loop = BatchLoop(
             self.source,
             self.pipelines,
@@ -99,7 +106,7 @@ class Daemon:
         kafka = self.config.kafka
         return KafkaSource(
             make_consumer(kafka),
-            kafka.input_topics,
+            self.config.input_topics,
             max_records=kafka.max_batch_records,
             max_bytes=kafka.max_batch_bytes,
         )
@@ -158,7 +165,7 @@ class Daemon:
         for line in plan.describe():
             log.info("retention: %s", line)
         if not plan.ism:
-            routes = self.config.router().all_routes
+            routes = self.config.index_routes()
             self._sweeper = asyncio.create_task(self.retention.sweep_forever(routes))
         tune_for_batches()  # start-up is done: freeze what it built
         return True
@@ -192,7 +199,9 @@ class Daemon:
     async def _bootstrap_store(self) -> RetentionPlan:
         routes = self.config.router().all_routes
         await self.sink.install_templates([route.index_prefix for route in routes])
-        return await self.retention.apply(routes)
+        if self.config.core.traces.enabled:
+            await install_trace_templates(self.sink.client, self.config.core.traces)
+        return await self.retention.apply(self.config.index_routes())
 
     async def _until_up(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T | None:
         return await until_up(what, attempt, policy=self.policy, stop=self.stop_signal)
@@ -203,11 +212,19 @@ class Daemon:
         log.info(
             "cwlpipe run: brokers %s, topics %s, group %s, dead letters -> %s",
             kafka.bootstrap_servers,
-            ",".join(kafka.input_topics),
+            ",".join(self.config.input_topics),
             kafka.group_id,
             kafka.dead_letter_topic,
         )
         log.info("store %s, routes %s", mask_url(store.url or ""), routes)
+        traces = self.config.core.traces
+        if traces.enabled:
+            log.info(
+                "traces: %s -> %s-*, service map %s",
+                ",".join(traces.input_topics),
+                traces.span_index_prefix,
+                traces.service_map_index,
+            )
         log.info("metrics %s", self.server.url)
 
     # -- run ---------------------------------------------------------------------------------

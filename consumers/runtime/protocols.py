@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from consumers.kafka.dead_letters import DeadLetterRecord
 from pipeline.process import Outcome
@@ -26,6 +26,7 @@ __all__ = [
     "Refusal",
     "Sink",
     "Source",
+    "Waiting",
     "WriteResult",
 ]
 
@@ -155,6 +156,16 @@ class Processor(Protocol):
     """The pure core's door for one record value (see :mod:`pipeline.process`)."""
 
     def process(self, value: bytes | None) -> Outcome: ...
+
+
+@runtime_checkable
+class Waiting(Protocol):
+    """A processor that holds state across records with bounded waits (the trace pipeline):
+    ``flush`` yields what the waits that ran out produce, ``waiting`` says whether any wait."""
+
+    def flush(self) -> Outcome: ...
+
+    def waiting(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
