@@ -167,7 +167,7 @@ class TraceProcessor:
         self.calls: _Expiring[str, _Call] = _Expiring(map_wait)
         # client span id -> the segment that answered it, arrived before the call
         self.answers: _Expiring[str, _SpanRef] = _Expiring(map_wait)
-        self.counted: _Expiring[str, None] = _Expiring(max(group_wait, map_wait) * 4)
+        self.counted: _Expiring[str, bool] = _Expiring(max(group_wait, map_wait) * 4)
         self.written: OrderedDict[str, None] = OrderedDict()  # service-map hash ids
 
     # -- the door ----------------------------------------------------------------------------
@@ -235,7 +235,7 @@ class TraceProcessor:
                 self._wait_for_root(trace_id, span_id, index, span, now, out)
         first = self.counted.get(span_id) is None
         if first:
-            self.counted.set(span_id, None, now)
+            self.counted.set(span_id, True, now)
             out.derived.traces["spans"] = out.derived.traces.get("spans", 0) + 1
         out.actions.append(IndexAction(index, f"{trace_id}/{span_id}", span))
         ref = _SpanRef(
