@@ -83,6 +83,11 @@ def _event(now_ms: int, offset: int, message: str, rng: random.Random) -> dict[s
 
 
 def _lambda_document(now_ms: int, rng: random.Random, name: str = "checkout") -> dict[str, Any]:
+    """Six requests; ``checkout`` runs with active tracing, its REPORT lines naming the
+    traces of :func:`consumers.devtools.sample_traces.sample_requests`."""
+    from consumers.devtools.sample_traces import sample_requests  # it builds on this module
+
+    traced = sample_requests(now_ms) if name == "checkout" else []
     lines: list[str] = []
     for index in range(6):
         request = str(uuid.UUID(int=rng.getrandbits(128)))
@@ -108,6 +113,11 @@ def _lambda_document(now_ms: int, rng: random.Random, name: str = "checkout") ->
         )
         if cold:
             report += "Init Duration: 245.18 ms\t"
+        if traced:
+            trace = traced[index]
+            report += (
+                f"\nXRAY TraceId: {trace.trace_id}\tSegmentId: {trace.segment_id}\tSampled: true\t"
+            )
         lines.append(report + "\n")
     return {
         "messageType": "DATA_MESSAGE",

@@ -173,6 +173,7 @@ class BatchLoop:
             while True:
                 if ahead is None:
                     if self.stop.requested:
+                        await self._flush_waits(everything=True)
                         return
                     try:
                         records = await self.source.fetch(POLL_S)
@@ -367,14 +368,16 @@ class BatchLoop:
 
     # -- waits that ran out ------------------------------------------------------------------
 
-    async def _flush_waits(self) -> None:
+    async def _flush_waits(self, *, everything: bool = False) -> None:
         """What a processor's expired waits yield (the trace pipeline's service-map documents
         and inferred edges), at most once per ``FLUSH_EVERY_S``, for when no record of its
         topics comes along to carry it. These documents are derived from records already
         committed: they are written with a few attempts and, failing that, logged and counted
-        (a restart would have lost the waits anyway)."""
+        (a restart would have lost the waits anyway). ``everything`` at a stop: every wait
+        ends now, so an edge waiting for its trace group is written without one rather than
+        lost."""
         now = time.monotonic()
-        if now - self._flushed < FLUSH_EVERY_S:
+        if now - self._flushed < FLUSH_EVERY_S and not everything:
             return
         self._flushed = now
         for pipeline in self.pipelines.values():
@@ -382,7 +385,7 @@ class BatchLoop:
             if not isinstance(processor, Waiting) or not processor.waiting():
                 continue
             outcome = await asyncio.get_running_loop().run_in_executor(
-                self._executor, processor.flush
+                self._executor, processor.flush, everything
             )
             self.metrics.derived.observe(outcome.derived)
             if not outcome.actions:

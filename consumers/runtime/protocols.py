@@ -161,9 +161,10 @@ class Processor(Protocol):
 @runtime_checkable
 class Waiting(Protocol):
     """A processor that holds state across records with bounded waits (the trace pipeline):
-    ``flush`` yields what the waits that ran out produce, ``waiting`` says whether any wait."""
+    ``flush`` yields what the waits that ran out produce (``everything``: ends them all, at
+    shutdown), ``waiting`` says whether any wait."""
 
-    def flush(self) -> Outcome: ...
+    def flush(self, everything: bool = False) -> Outcome: ...
 
     def waiting(self) -> bool: ...
 

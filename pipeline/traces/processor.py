@@ -197,10 +197,11 @@ class TraceProcessor:
         outcome.events = len(outcome.actions)
         return outcome
 
-    def flush(self) -> Outcome:
-        """What the waits that ran out yield, for when no record comes to carry it."""
+    def flush(self, everything: bool = False) -> Outcome:
+        """What the waits that ran out yield, for when no record comes to carry it;
+        ``everything`` ends every wait now (at shutdown: what waits would be lost)."""
         outcome = Outcome()
-        self._expire(self.clock(), outcome)
+        self._expire(float("inf") if everything else self.clock(), outcome)
         outcome.events = len(outcome.actions)
         return outcome
 

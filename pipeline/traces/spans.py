@@ -11,8 +11,9 @@ differences, both for X-Ray users:
   the three flags are kept as ``aws.xray.*`` attributes, because X-Ray's
   edge statistics (:mod:`pipeline.traces.service_map`) count them apart;
 - attribute values are strings, as the span template maps every attribute
-  to a keyword; ``metadata`` values are JSON text, capped in size, so an
-  application's arbitrary metadata never explodes the index mapping.
+  to a keyword; ``metadata`` is one JSON text per namespace (as the receiver
+  writes it), capped in size, so an application's metadata never explodes
+  the index mapping.
 
 Attribute keys are written with ``@`` for ``.`` (``span.attributes.http@method``),
 Data Prepper's convention that keeps ``http`` from being both a value and an
@@ -237,8 +238,12 @@ def _span(
     flags = {flag: segment.get(flag) is True for flag in ("error", "fault", "throttle")}
     for flag, raised in flags.items():
         attributes[f"aws.xray.{flag}"] = "true" if raised else "false"
+    if segment.get("traced") is True:
+        attributes["aws.xray.traced"] = "true"
     if in_progress:
-        attributes["aws.xray.in_progress"] = "true"
+        attributes["aws.xray.inprogress"] = "true"
+    if segment.get("user") is not None:
+        attributes["enduser.id"] = _string(segment["user"])
     if namespace is not None:
         attributes["aws.xray.namespace"] = str(namespace)
     start_ns = _nanos(start)
@@ -333,6 +338,8 @@ def _status(
     message = ""
     events: list[dict[str, Any]] = []
     cause = segment.get("cause")
+    if cause is not None and not isinstance(cause, str | dict):
+        raise TraceError(f"cause is neither an exception id nor an object: {cause!r}")
     if isinstance(cause, str) and cause:
         status, message = STATUS_ERROR, cause  # the id of an exception recorded elsewhere
     elif isinstance(cause, dict):
@@ -358,10 +365,9 @@ def _exception_event(exception: Mapping[str, Any], event_ns: int) -> dict[str, A
     stack = _stacktrace(exception)
     if stack:
         attributes["exception.stacktrace"] = stack
-    if isinstance(exception.get("id"), str):
-        attributes["exception.id"] = exception["id"]
-    if exception.get("remote") is True:
-        attributes["aws.xray.exception.remote"] = "true"
+    for key in ("id", "remote", "truncated", "skipped", "cause"):
+        if exception.get(key) is not None:
+            attributes[f"aws.xray.exception.{key}"] = _string(exception[key])
     return {
         "name": "exception",
         "time": rfc3339_nanos(event_ns),
@@ -390,15 +396,19 @@ def _stacktrace(exception: Mapping[str, Any]) -> str:
 
 
 def _aws_call(raw: object, attributes: dict[str, str], is_segment: bool) -> None:
-    """A subsegment's AWS SDK call fields (the segment's ``aws`` is its resource)."""
-    if not isinstance(raw, dict) or is_segment:
+    """A subsegment's AWS SDK call fields (the rest of a segment's ``aws`` is its resource)."""
+    if not isinstance(raw, dict):
         return
-    for key in ("operation", "region", "request_id", "table_name", "queue_url", "retries"):
+    if raw.get("account_id") is not None:
+        attributes["aws.account_id"] = _string(raw["account_id"])
+    if is_segment:
+        return
+    for key in ("operation", "region", "request_id", "table_name", "queue_url"):
         value = raw.get(key)
         if value is not None:
             attributes[f"aws.{key}"] = _string(value)
-    if raw.get("account_id") is not None:
-        attributes["cloud.account.id"] = _string(raw["account_id"])
+    if raw.get("retries") is not None:
+        attributes["aws.xray.retries"] = _string(raw["retries"])
     names = raw.get("table_names")
     if isinstance(names, list):
         attributes["aws.table_names"] = ",".join(_string(name) for name in names)
@@ -407,11 +417,22 @@ def _aws_call(raw: object, attributes: dict[str, str], is_segment: bool) -> None
 def _sql(raw: object, attributes: dict[str, str]) -> None:
     if not isinstance(raw, dict):
         return
+    url = raw.get("url")
+    if isinstance(url, str):
+        # jdbc:postgresql://host:5432/ebdb?x=y -> the connection (up to the port) and the database
+        scheme, separator, rest = url.partition("://")
+        if separator:
+            host, _, path = rest.partition("/")
+            attributes["db.connection_string"] = f"{scheme}://{host}"
+            name = path.split("?", 1)[0]
+            if name:
+                attributes["db.name"] = name
+        else:
+            attributes["db.connection_string"] = url
     for key, attribute in (
         ("sanitized_query", "db.statement"),
         ("database_type", "db.system"),
         ("user", "db.user"),
-        ("url", "db.connection_string"),
         ("connection_string", "db.connection_string"),
         ("database_version", "aws.xray.sql.database_version"),
         ("driver_version", "aws.xray.sql.driver_version"),
@@ -429,19 +450,19 @@ def _annotations(raw: object, attributes: dict[str, str]) -> None:
 
 
 def _metadata(raw: object, attributes: dict[str, str]) -> None:
+    """One attribute per namespace holding its JSON, as the receiver writes it: an
+    application's metadata keys never become index fields."""
     if not isinstance(raw, dict):
         return
     for namespace, values in raw.items():
-        if isinstance(values, dict):
-            for key, value in values.items():
-                attributes[f"metadata.{namespace}.{key}"] = _json_text(value)
-        else:
-            attributes[f"metadata.{namespace}"] = _json_text(values)
+        attributes[f"aws.xray.metadata.{namespace}"] = _json_text(values)
 
 
 def _resource(segment: Mapping[str, Any], service: str) -> dict[str, str]:
     """The segment's service and where it ran, shared by all its spans."""
-    resource = {"service.name": service, "cloud.provider": "aws"}
+    # the receiver's rule: a segment that says nothing of AWS may have run anywhere
+    provider = "aws" if isinstance(segment.get("aws"), dict) else "unknown"
+    resource = {"service.name": service, "cloud.provider": provider}
     origin = segment.get("origin")
     if isinstance(origin, str):
         resource["aws.xray.origin"] = origin
@@ -451,9 +472,8 @@ def _resource(segment: Mapping[str, Any], service: str) -> dict[str, str]:
     described = segment.get("service")
     if isinstance(described, dict) and described.get("version") is not None:
         resource["service.version"] = _string(described["version"])
-    for key, attribute in (("user", "enduser.id"), ("resource_arn", "aws.xray.resource_arn")):
-        if segment.get(key) is not None:
-            resource[attribute] = _string(segment[key])
+    if segment.get("resource_arn") is not None:
+        resource["aws.xray.resource_arn"] = _string(segment["resource_arn"])
     aws = segment.get("aws")
     if segment.get("type") != "subsegment" and isinstance(aws, dict):
         _aws_resource(aws, resource)
@@ -512,6 +532,9 @@ def _aws_resource(aws: Mapping[str, Any], resource: dict[str, str]) -> None:
             for key, attribute in keys:
                 if block.get(key) is not None:
                     resource[attribute] = _string(block[key])
+    sdk = resource.get("telemetry.sdk.name", "")
+    if sdk.startswith("X-Ray for "):
+        resource["telemetry.sdk.language"] = sdk.removeprefix("X-Ray for ")
     logs = aws.get("cloudwatch_logs")
     if isinstance(logs, list):
         groups = [entry.get("log_group") for entry in logs if isinstance(entry, dict)]

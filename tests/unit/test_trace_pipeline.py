@@ -112,3 +112,24 @@ async def test_expired_waits_are_written_when_no_record_comes() -> None:
     assert pipes.value("cwlpipe_xray_edge_requests_total", **remote) == 1
     assert pipes.value("cwlpipe_trace_edges_inferred_total") == 1
     assert not pipes.processor.waiting()
+
+
+async def test_a_stop_writes_what_still_waits_rather_than_lose_it() -> None:
+    """The callee's edge waits for a trace group that never comes; the stop writes it
+    without one, and the traced call with no answer counts against the inferred node."""
+    caller = frontend(parent_id="fffffffffffffff1")  # the root is never sent
+    records = [
+        Record(TRACES, 0, 0, orjson.dumps(caller)),
+        Record(TRACES, 0, 1, orjson.dumps(backend())),
+    ]
+    pipes = TwoPipelines(records, Clock(), service_map_wait_s=600)
+    await asyncio.wait_for(pipes.loop.run(until_idle=0.05), GUARD_S)
+    assert not [b for b in pipes.traces.stored.values() if b"hashId" in b]
+    pipes.stop.request(5)
+    await asyncio.wait_for(pipes.loop.run(), GUARD_S)
+    written = [
+        orjson.loads(b.split(b"\n")[1]) for b in pipes.traces.stored.values() if b"hashId" in b
+    ]
+    assert {d["traceGroupName"] for d in written} == {None}
+    assert ("frontend", "SPAN_KIND_CLIENT") in {(d["serviceName"], d["kind"]) for d in written}
+    assert not pipes.processor.waiting()
