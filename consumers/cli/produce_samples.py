@@ -1,7 +1,8 @@
 """``cwlpipe produce-samples``: send the project's generated sample deliveries to a topic.
 
 For trying a real deployment (the docker-compose producer uses it): good and
-bad deliveries with current timestamps, once or every ``--every`` seconds.
+bad deliveries with current timestamps, once or every ``--every`` seconds, and
+the X-Ray traces of the same requests when traces are on.
 Topics are created when missing. ``--to-dir DIR`` writes them as files
 instead, one per delivery as CloudWatch sends it, for ``cwlpipe process``.
 """
@@ -23,6 +24,7 @@ from consumers.cli import arguments
 from consumers.cli.common import EXIT_CONFIG, load
 from consumers.config.file import DEFAULT_CONFIG
 from consumers.devtools.sample_data import sample_payloads, write_sample_files
+from consumers.devtools.sample_traces import sample_trace_records
 from consumers.kafka.source import make_producer, produce_values
 from consumers.runtime.errors import describe
 from consumers.runtime.retry import RetryPolicy, StopSignal
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers), "close"
         )
         try:
-            topics = [*settings.input_topics, settings.dead_letter_topic]
+            topics = [*config.input_topics, settings.dead_letter_topic]
             existing = set(await admin.list_topics())
             missing = [NewTopic(t, args.partitions, 1) for t in topics if t not in existing]
             if missing:
@@ -112,6 +114,11 @@ def run(args: argparse.Namespace) -> int:
                 payloads = sample_payloads(int(time.time() * 1000), seed=seed)
                 await produce_values(producer, settings.input_topics[0], [p.data for p in payloads])
                 print(f"produced {len(payloads)} deliveries to {settings.input_topics[0]}")
+                if config.core.traces.enabled:  # the same requests' traces
+                    traces = sample_trace_records(int(time.time() * 1000), seed=seed)
+                    topic = config.core.traces.input_topics[0]
+                    await produce_values(producer, topic, [t.data for t in traces], 1)
+                    print(f"produced {len(traces)} X-Ray trace records to {topic}")
                 if args.every <= 0:
                     return
                 seed += 1

@@ -67,6 +67,11 @@ async def connect(config: ServiceConfig, timeout_s: float) -> list[Check]:
     """Every connection check; the clients' own error logs are quiet, each check says why."""
     with logs.quiet("aiokafka", "opensearch"):
         return [
-            *await check_kafka(config.kafka, timeout_s),
+            *await check_kafka(config.kafka, timeout_s, _trace_topics(config)),
             await check_opensearch(config.opensearch, timeout_s),
         ]
+
+
+def _trace_topics(config: ServiceConfig) -> tuple[str, ...]:
+    traces = config.core.traces
+    return traces.input_topics if traces.enabled else ()

@@ -35,7 +35,7 @@ class SamplePayload:
 def sample_payloads(now_ms: int, *, seed: int = 7) -> list[SamplePayload]:
     """Deterministic for a given ``now_ms`` and ``seed``."""
     rng = random.Random(seed)
-    lambda_doc = _lambda_document(now_ms, rng)
+    lambda_doc = _lambda_document(now_ms, rng, seed=seed)
     access_doc = _access_document(now_ms, rng)
     return [
         SamplePayload("lambda.gz", _gzip(lambda_doc), True),
@@ -82,12 +82,14 @@ def _event(now_ms: int, offset: int, message: str, rng: random.Random) -> dict[s
     return {"id": event_id, "timestamp": timestamp, "message": message}
 
 
-def _lambda_document(now_ms: int, rng: random.Random, name: str = "checkout") -> dict[str, Any]:
+def _lambda_document(
+    now_ms: int, rng: random.Random, name: str = "checkout", *, seed: int = 7
+) -> dict[str, Any]:
     """Six requests; ``checkout`` runs with active tracing, its REPORT lines naming the
-    traces of :func:`consumers.devtools.sample_traces.sample_requests`."""
+    traces of :func:`consumers.devtools.sample_traces.sample_requests` (same ``seed``)."""
     from consumers.devtools.sample_traces import sample_requests  # it builds on this module
 
-    traced = sample_requests(now_ms) if name == "checkout" else []
+    traced = sample_requests(now_ms, seed=seed) if name == "checkout" else []
     lines: list[str] = []
     for index in range(6):
         request = str(uuid.UUID(int=rng.getrandbits(128)))

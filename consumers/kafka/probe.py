@@ -15,11 +15,14 @@ __all__ = ["check_kafka"]
 KAFKA_PORT = 9092
 
 
-async def check_kafka(settings: KafkaConfig, timeout_s: float) -> list[Check]:
+async def check_kafka(
+    settings: KafkaConfig, timeout_s: float, trace_topics: tuple[str, ...] = ()
+) -> list[Check]:
     """Two checks: the cluster answers metadata requests; the input topics exist.
 
     A missing dead-letter topic is only mentioned: brokers that auto-create
-    topics make it on the first dead letter.
+    topics make it on the first dead letter. So are missing trace topics: traces
+    are on by default, and a deployment that sends none needs no topic for them.
     """
     addresses = [a for a in settings.bootstrap_servers.split(",") if a.strip()]
     failures = [await tcp_reach(a, KAFKA_PORT, timeout_s) for a in addresses]
@@ -36,6 +39,9 @@ async def check_kafka(settings: KafkaConfig, timeout_s: float) -> list[Check]:
     inputs = ", ".join(settings.input_topics)
     dead = settings.dead_letter_topic
     note = "" if dead in topics else f"; dead-letter topic {dead} does not exist yet"
+    no_traces = [t for t in trace_topics if t not in topics]
+    if no_traces:
+        note += f"; trace topics {', '.join(no_traces)} do not exist (no traces are read)"
     if missing:
         detail = f"input topics missing: {', '.join(missing)}{note}"
         return [reached, Check("kafka topics", False, detail)]

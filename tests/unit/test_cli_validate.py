@@ -151,3 +151,17 @@ async def test_a_missing_input_topic_fails_the_topics_check(
     reached, listed = await probe.check_kafka(KafkaConfig(), 1.0)
     assert reached.ok
     assert listed.line() == "kafka topics: FAILED: input topics missing: cwl-logs"
+
+
+async def test_a_missing_trace_topic_is_only_mentioned(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def reachable(address: str, port: int, timeout_s: float) -> None:
+        return None
+
+    async def topics(settings: KafkaConfig, timeout_s: float) -> set[str]:
+        return {"cwl-dead-letters", "cwl-logs"}
+
+    monkeypatch.setattr(probe, "tcp_reach", reachable)
+    monkeypatch.setattr(probe, "_topics", topics)
+    _, listed = await probe.check_kafka(KafkaConfig(), 1.0, ("cwl-traces",))
+    assert listed.ok
+    assert "trace topics cwl-traces do not exist (no traces are read)" in listed.line()
