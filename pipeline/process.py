@@ -26,7 +26,7 @@ __all__ = ["DeadLetter", "Outcome", "Processor"]
 class DeadLetter:
     """Why a record (or one document of it) could not go where it belongs."""
 
-    stage: str  # "decode", "process" or "index"
+    stage: str  # "decode", "process", "index" or "trace"
     reason: str
 
 

@@ -105,7 +105,7 @@ class HealthMetrics:
         )
 
         # series that alert rules look for exist from the start, at 0
-        for stage in ("decode", "process", "index"):
+        for stage in ("decode", "process", "index", "trace"):
             self.dead_lettered.labels(stage)
         self.errors.labels("process")
         for reason in ("connection", "429", "503"):

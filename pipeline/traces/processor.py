@@ -54,8 +54,11 @@ TRACE_COUNTERS = {
     "service_map_documents": "service-map relationship documents written",
     "edges_inferred": "client calls counted against an inferred node after the wait",
 }
-#: entries a bounded map keeps at most (each a few hundred bytes)
-MAX_ENTRIES = 200_000
+#: what one entry of a lookup table costs, about (ids, names, the table's own overhead):
+#: the tables are bounded to ``max_pending_bytes / ENTRY_BYTES`` entries each
+ENTRY_BYTES = 512
+#: service-map hash ids remembered as written (each ~100 bytes)
+MAX_ENTRIES = 100_000
 _SPAN = "span.attributes."
 
 K = TypeVar("K")
@@ -67,7 +70,7 @@ class _Expiring(Generic[K, V]):
     most ``limit`` of them (the oldest go first). Every entry of one map has the same
     lifetime, so the oldest is always the first to expire."""
 
-    def __init__(self, lifetime: float, limit: int = MAX_ENTRIES) -> None:
+    def __init__(self, lifetime: float, limit: int) -> None:
         self.lifetime = lifetime
         self.limit = limit
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
@@ -153,21 +156,22 @@ class TraceProcessor:
         self.config = config
         self.clock = clock
         group_wait, map_wait = config.trace_group_wait_s, config.service_map_wait_s
+        n = max(1000, config.max_pending_bytes // ENTRY_BYTES)  # each lookup table's bound
         # trace id -> its root's traceGroup fields
-        self.roots: _Expiring[str, dict[str, Any]] = _Expiring(max(group_wait, map_wait) * 2)
-        self.orphans: _Expiring[str, _Orphans] = _Expiring(group_wait)
+        self.roots: _Expiring[str, dict[str, Any]] = _Expiring(max(group_wait, map_wait) * 2, n)
+        self.orphans: _Expiring[str, _Orphans] = _Expiring(group_wait, n)
         self.pending_bytes = 0
         # span id -> what a later child needs of it
-        self.spans: _Expiring[str, _SpanRef] = _Expiring(max(group_wait, map_wait) * 2)
+        self.spans: _Expiring[str, _SpanRef] = _Expiring(max(group_wait, map_wait) * 2, n)
         # parent span id -> children that arrived before it
-        self.children: _Expiring[str, list[_SpanRef]] = _Expiring(map_wait)
+        self.children: _Expiring[str, list[_SpanRef]] = _Expiring(map_wait, n)
         # trace id -> service-map documents waiting for the trace group
-        self.edges: _Expiring[str, list[tuple[_SpanRef | None, _SpanRef]]] = _Expiring(map_wait)
+        self.edges: _Expiring[str, list[tuple[_SpanRef | None, _SpanRef]]] = _Expiring(map_wait, n)
         # client span id -> its call, waiting for the segment that answered it
-        self.calls: _Expiring[str, _Call] = _Expiring(map_wait)
+        self.calls: _Expiring[str, _Call] = _Expiring(map_wait, n)
         # client span id -> the segment that answered it, arrived before the call
-        self.answers: _Expiring[str, _SpanRef] = _Expiring(map_wait)
-        self.counted: _Expiring[str, bool] = _Expiring(max(group_wait, map_wait) * 4)
+        self.answers: _Expiring[str, _SpanRef] = _Expiring(map_wait, n)
+        self.counted: _Expiring[str, bool] = _Expiring(max(group_wait, map_wait) * 4, n)
         self.written: OrderedDict[str, None] = OrderedDict()  # service-map hash ids
 
     # -- the door ----------------------------------------------------------------------------
@@ -334,7 +338,9 @@ class TraceProcessor:
             return
         waiting = self.edges.get(child.trace_id) or []
         waiting.append((parent, child))
-        self.edges.set(child.trace_id, waiting, now)
+        for _, crowded_out in self.edges.set(child.trace_id, waiting, now):
+            for early_parent, early_child in crowded_out:  # written now rather than lost
+                self._relationships(early_parent, early_child, None, out)
 
     def _relationships(
         self, parent: _SpanRef | None, child: _SpanRef, trace_group: str | None, out: Outcome
@@ -384,7 +390,8 @@ class TraceProcessor:
         if answer is not None:
             self._count_call(call, answer.service, answer.origin or "service", out)
         elif span.get(_SPAN + "aws@xray@traced") == "true":
-            self.calls.set(span_id, call, now)  # its segment may still come
+            for _, crowded_out in self.calls.set(span_id, call, now):  # its segment may come
+                self._infer(crowded_out, now, out)
         else:
             self._infer(call, now, out)
 

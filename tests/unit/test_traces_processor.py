@@ -439,3 +439,17 @@ def test_traces_config_defaults_and_errors() -> None:
         config_from_mapping({"traces": {"span_index_prefix": "Spans"}})
     with pytest.raises(ConfigError, match=r"traces\.nope"):
         config_from_mapping({"traces": {"nope": 1}})
+
+
+def test_lookup_tables_are_bounded_and_what_they_crowd_out_is_written_not_lost() -> None:
+    """1 MiB of pending bytes bounds each table to 2,048 entries; 3,000 traced calls whose
+    callee never comes all still count, against the inferred node."""
+    traces = processor(Clock(), max_pending_bytes=1 << 20)
+    counted = 0
+    for n in range(3000):
+        segment = frontend(id=f"{n:016x}", trace_id=f"1-5759e988-{n:024x}")
+        segment["subsegments"] = [{**segment["subsegments"][0], "id": f"{n + 10**6:016x}"}]
+        counted += len(traces.process(orjson.dumps(segment)).derived.edges)
+    assert max(len(traces.calls), len(traces.spans), len(traces.roots)) <= 2048
+    assert counted + len(traces.calls) == 3000
+    assert counted + len(traces.flush(everything=True).derived.edges) == 3000
