@@ -109,7 +109,15 @@ def rfc3339_nanos(nanos: int) -> str:
     """Epoch nanoseconds as ``2016-12-01T18:00:00.010000000Z`` (UTC), what ``date_nanos``
     reads and what Data Prepper writes."""
     seconds, fraction = divmod(nanos, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}Z"
+    text = _SECONDS.get(seconds)
+    if text is None:
+        if len(_SECONDS) > 10_000:
+            _SECONDS.clear()
+        text = _SECONDS[seconds] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{text}.{fraction:09d}Z"
+
+
+_SECONDS: dict[int, str] = {}
 
 
 # -- parsing and validation ------------------------------------------------------------------

@@ -453,3 +453,16 @@ def test_lookup_tables_are_bounded_and_what_they_crowd_out_is_written_not_lost()
     assert max(len(traces.calls), len(traces.spans), len(traces.roots)) <= 2048
     assert counted + len(traces.calls) == 3000
     assert counted + len(traces.flush(everything=True).derived.edges) == 3000
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_start_milliseconds_read_back_from_the_rfc3339_text(seed: int) -> None:
+    import random
+
+    from pipeline.traces.processor import _millis
+    from pipeline.traces.spans import rfc3339_nanos
+
+    rng = random.Random(seed)
+    for _ in range(2000):
+        nanos = rng.randrange(0, 4_000_000_000) * 1_000_000_000 + rng.randrange(10**9)
+        assert _millis(rfc3339_nanos(nanos)) == nanos // 1_000_000
