@@ -5,7 +5,9 @@ The blueprint's source: extracted fields (numeric ones as numbers, a JSON
 object inside a value also under ``$<key>``), else the JSON object that starts
 at the message's first ``{``, then ``@id``, ``@timestamp``, ``@message``,
 ``@owner``, ``@log_group`` and ``@log_stream``. On top of it, ``lambda.*``
-for platform lines and ``traceId`` for log-to-trace correlation.
+for platform lines, and ``traceId`` and ``spanId`` where the log names its
+X-Ray trace, in the form the span documents have, so Dashboards goes from a
+span to its logs and back (see :func:`build_source` for where they come from).
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from pipeline.lambda_platform import (
     FunctionRef,
     PlatformEvent,
     Report,
+    RuntimeDone,
     RuntimeFault,
     Start,
     TaskTimedOut,
 )
 from pipeline.patterns.message import ParsedMessage
+from pipeline.trace_ids import TraceContext, find_trace_header, is_span_id, trace_context
 
 __all__ = [
     "IndexAction",
@@ -131,7 +135,34 @@ def build_source(
 
     ``view``, the message as patterns saw it, lends its JSON parse (the
     document takes a shallow copy), so a JSON line is parsed once.
+
+    ``traceId`` (32 lower-case hex) and ``spanId`` (16 hex) come from the
+    first of these that names a trace, so the most specific source wins:
+
+    1. the platform event: REPORT's ``XRAY TraceId``/``SegmentId`` line,
+       ``platform.*`` records' ``tracing`` (span: ``tracing.spanId``, else
+       ``Parent``); the platform knows which invocation the line is about;
+    2. a trace field of the message's JSON: ``xray_trace_id`` (Powertools),
+       ``traceId`` or ``trace_id`` (aws-embedded-metrics, OpenTelemetry-style
+       loggers), X-Ray or 32-hex, with ``spanId``/``span_id`` when present;
+       the logger wrote them for the line itself;
+    3. ``record.tracing`` of a JSON platform record the core did not type
+       (Lambda metrics off, a group not known as a function's), then an
+       ``X-Amzn-Trace-Id``/``_X_AMZN_TRACE_ID`` value printed anywhere
+       (``Root=``, span from ``Parent=``): a header may be one the code
+       passed on rather than its own, so it comes last.
+
+    A ``traceId`` or ``spanId`` the document already has at the top (merged
+    JSON, extracted fields) is the application's and is never overwritten;
+    then neither is added, so the pair never mixes two sources. A log that
+    names no trace gets neither field. An unsampled trace still links: its
+    id correlates the logs of one request even where no span was recorded.
+    With ``json_fields: off`` the JSON is read for this only when the
+    message contains ``trace``. Cost when nothing names a trace: one
+    substring test on the message, and for JSON messages a few dict
+    lookups on the parse the document already made.
     """
+    found: dict[str, Any] | None = None
     if extracted_fields is not None:
         source = _from_extracted(extracted_fields)
     elif json_fields == "off":
@@ -156,9 +187,13 @@ def build_source(
     lambda_fields = _lambda_fields(platform, function)
     if lambda_fields:
         source["lambda"] = lambda_fields
-    trace_id = _trace_id(platform, source if json_fields == "merge" else None)
-    if trace_id:
-        source["traceId"] = trace_id
+    if json_fields == "off" and extracted_fields is None and "trace" in message:
+        found = _json_object(message, view)
+    trace = _trace(platform, found, message, view)
+    if trace is not None and "traceId" not in source and "spanId" not in source:
+        source["traceId"] = trace.trace_id
+        if trace.span_id is not None:
+            source["spanId"] = trace.span_id
     return source
 
 
@@ -265,12 +300,59 @@ def _put(fields: dict[str, Any], key: str, value: object) -> None:
         fields[key] = value
 
 
-def _trace_id(platform: PlatformEvent | None, merged: dict[str, Any] | None) -> str | None:
-    if isinstance(platform, (Report, Start)) and platform.xray_trace_id:  # no union per call
-        return platform.xray_trace_id
-    if merged:
-        for key in ("traceId", "xray_trace_id", "trace_id"):
-            value = merged.get(key)
-            if isinstance(value, str) and value:
-                return value
+# JSON fields that name the line's trace, in order; the span fields go with whichever is found.
+_TRACE_KEYS = ("xray_trace_id", "traceId", "trace_id")
+_SPAN_KEYS = ("spanId", "span_id")
+
+
+def _trace(
+    platform: PlatformEvent | None,
+    document: dict[str, Any] | None,
+    message: str,
+    view: ParsedMessage | None,
+) -> TraceContext | None:
+    """The log's trace, by the precedence :func:`build_source` gives."""
+    # most lines have no platform event: then not even the isinstance test runs
+    if (
+        platform is not None
+        and isinstance(platform, (Report, Start, RuntimeDone))
+        and platform.xray_trace_id is not None
+    ):
+        found = trace_context(platform.xray_trace_id, platform.xray_segment_id)
+        if found is not None:
+            return found
+    if document is not None:
+        for key in _TRACE_KEYS:
+            value = document.get(key)
+            if value is not None:
+                found = trace_context(value, _span_field(document))
+                if found is not None:
+                    return found
+    if "Root=1-" not in message:
+        return None
+    record = (document if document is not None else _json_object(message, view) or {}).get("record")
+    tracing = record.get("tracing") if isinstance(record, dict) else None
+    if isinstance(tracing, dict):
+        value = tracing.get("value")
+        header = find_trace_header(value) if isinstance(value, str) else None
+        if header is not None:
+            span = tracing.get("spanId")
+            if isinstance(span, str) and is_span_id(span):
+                return TraceContext(header.trace_id, span.lower())
+            return header
+    return find_trace_header(message)
+
+
+def _span_field(document: dict[str, Any]) -> object:
+    for key in _SPAN_KEYS:
+        value = document.get(key)
+        if value is not None:
+            return value
     return None
+
+
+def _json_object(message: str, view: ParsedMessage | None) -> dict[str, Any] | None:
+    """The message's leading JSON object, through the view's parse when it has one."""
+    if view is not None and view.text is message:
+        return view.leading_json_object()
+    return _json_from_first_brace(message)

@@ -122,16 +122,24 @@ class Report:
 
 @dataclass(slots=True, init=False)
 class Start:
+    """START, or ``platform.start`` whose ``tracing`` gives the X-Ray ids (as REPORT's do)."""
+
     request_id: str
     version: str | None = None
     xray_trace_id: str | None = None
+    xray_segment_id: str | None = None
 
     def __init__(
-        self, request_id: str, version: str | None = None, xray_trace_id: str | None = None
+        self,
+        request_id: str,
+        version: str | None = None,
+        xray_trace_id: str | None = None,
+        xray_segment_id: str | None = None,
     ) -> None:
         self.request_id = request_id
         self.version = version
         self.xray_trace_id = xray_trace_id
+        self.xray_segment_id = xray_segment_id
 
 
 @dataclass(slots=True, init=False)
@@ -179,6 +187,8 @@ class RuntimeDone:
     duration_ms: float | None = None
     produced_bytes: int | None = None
     phase: str = "invoke"  # "init" or "restore" for the other two
+    xray_trace_id: str | None = None
+    xray_segment_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,14 +496,18 @@ def _get_str(mapping: Any, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _tracing(record: dict[str, Any]) -> tuple[str | None, bool | None]:
-    """Root and Sampled of ``record.tracing.value`` (``Root=1-...;Parent=...;Sampled=1``)."""
-    value = _get_str(record.get("tracing"), "value")
+def _tracing(record: dict[str, Any]) -> tuple[str | None, str | None, bool | None]:
+    """Root, span and Sampled of ``record.tracing`` (``value`` is ``Root=1-...;Parent=...;
+    Sampled=1``). The span is ``tracing.spanId`` when given: the platform's own span of the
+    invocation phase, whereas ``Parent`` is the segment that called the function."""
+    tracing = record.get("tracing")
+    value = _get_str(tracing, "value")
     if not value:
-        return None, None
-    parts = dict(part.split("=", 1) for part in value.split(";") if "=" in part)
+        return None, None, None
+    parts = dict(part.strip().split("=", 1) for part in value.split(";") if "=" in part)
     sampled = parts.get("Sampled")
-    return parts.get("Root"), None if sampled is None else sampled == "1"
+    span = _get_str(tracing, "spanId") or parts.get("Parent")
+    return parts.get("Root"), span, None if sampled is None else sampled == "1"
 
 
 def _json_report(record: dict[str, Any]) -> Report | None:
@@ -502,7 +516,7 @@ def _json_report(record: dict[str, Any]) -> Report | None:
     duration = _get_number(metrics, "durationMs")
     if request_id is None or duration is None:
         return None
-    trace_id, sampled = _tracing(record)
+    trace_id, span_id, sampled = _tracing(record)
     return Report(
         request_id=request_id,
         duration_ms=duration,
@@ -515,6 +529,7 @@ def _json_report(record: dict[str, Any]) -> Report | None:
         status=(_get_str(record, "status") or "success").lower(),
         error_type=_get_str(record, "errorType"),
         xray_trace_id=trace_id,
+        xray_segment_id=span_id,
         xray_sampled=sampled,
     )
 
@@ -541,10 +556,10 @@ def _json_platform(kind: str, record: dict[str, Any]) -> PlatformEvent | None:
         return _json_report(record)
     if kind == "platform.start":
         request_id = _get_str(record, "requestId")
-        trace_id, _ = _tracing(record)
-        return (
-            None if request_id is None else Start(request_id, _get_str(record, "version"), trace_id)
-        )
+        if request_id is None:
+            return None
+        trace_id, span_id, _ = _tracing(record)
+        return Start(request_id, _get_str(record, "version"), trace_id, span_id)
     if kind in ("platform.initStart", "platform.restoreStart"):
         return InitStart(
             _get_str(record, "runtimeVersion"),
@@ -565,6 +580,7 @@ def _json_platform(kind: str, record: dict[str, Any]) -> PlatformEvent | None:
         return RestoreReport(_get_number(record.get("metrics"), "durationMs"), status, error_type)
     if kind in ("platform.runtimeDone", "platform.initRuntimeDone", "platform.restoreRuntimeDone"):
         metrics = record.get("metrics")
+        trace_id, span_id, _ = _tracing(record)
         return RuntimeDone(
             _get_str(record, "requestId"),
             status,
@@ -574,6 +590,8 @@ def _json_platform(kind: str, record: dict[str, Any]) -> PlatformEvent | None:
             {"platform.initRuntimeDone": "init", "platform.restoreRuntimeDone": "restore"}.get(
                 kind, "invoke"
             ),
+            trace_id,
+            span_id,
         )
     if kind in ("platform.extension", "platform.telemetrySubscription"):
         listed = record.get("events" if kind == "platform.extension" else "types")

@@ -1,7 +1,8 @@
 """Composable index templates for the day indices of each route.
 
-Keyword fields for the group, stream and ids, a date for ``@timestamp``,
-numbers for ``lambda.*``; strings that applications add are mapped as
+Keyword fields for the group, stream and ids (``traceId`` and ``spanId`` as the
+span index maps them, so one term query finds a span's logs), a date for
+``@timestamp``, numbers for ``lambda.*``; strings that applications add are mapped as
 keywords (no analysis, long ones not indexed) and the number of fields is
 capped, because merged application JSON is what blows mappings up.
 """
@@ -14,7 +15,7 @@ from pipeline.routing import day_pattern
 
 __all__ = ["TEMPLATE_VERSION", "index_template", "template_name"]
 
-TEMPLATE_VERSION = 1  # raise it when the body changes: installed templates are replaced then
+TEMPLATE_VERSION = 2  # raise it when the body changes: installed templates are replaced then
 
 _LAMBDA_NUMBERS = (
     "duration_ms",
@@ -72,6 +73,7 @@ def index_template(index_prefix: str, total_fields_limit: int = 2000) -> dict[st
                     "@log_group": {"type": "keyword"},
                     "@log_stream": {"type": "keyword"},
                     "traceId": {"type": "keyword"},
+                    "spanId": {"type": "keyword"},
                     "lambda": {"properties": lambda_properties},
                 },
             },

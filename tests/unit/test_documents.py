@@ -51,6 +51,7 @@ def test_every_blueprint_case_gives_the_blueprint_documents(shared: Path) -> Non
             ours = dict(action.source)
             ours.pop("lambda", None)  # our additions, beyond the blueprint
             ours.pop("traceId", None)
+            ours.pop("spanId", None)
             assert list(ours.items()) == list(source.items()), case["case"]
 
 
@@ -65,8 +66,9 @@ def test_report_line_gets_lambda_fields_and_trace_id() -> None:
         extracted_fields=None,
         platform=parse_report(
             "REPORT RequestId: r1\tDuration: 9.14 ms\tBilled Duration: 10 ms\tMemory Size: 128 MB\t"
-            "Max Memory Used: 36 MB\tInit Duration: 190.62 ms\t\nXRAY TraceId: 1-636d-33ef\t"
-            "SegmentId: 7ccb\tSampled: true\t\n"
+            "Max Memory Used: 36 MB\tInit Duration: 190.62 ms\t\n"
+            "XRAY TraceId: 1-636d1462-33ef10600061cad86dab71c8\tSegmentId: 7ccb4860675ee485\t"
+            "Sampled: true\t\n"
         ),
     )
     assert source["lambda"] == {
@@ -80,7 +82,8 @@ def test_report_line_gets_lambda_fields_and_trace_id() -> None:
         "status": "success",
         "cold_start": True,
     }
-    assert source["traceId"] == "1-636d-33ef"
+    assert source["traceId"] == "636d146233ef10600061cad86dab71c8"
+    assert source["spanId"] == "7ccb4860675ee485"
 
 
 def common(**overrides: Any) -> dict[str, Any]:

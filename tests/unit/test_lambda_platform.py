@@ -213,7 +213,7 @@ def test_unrelated_lines_are_not_reports(message: str) -> None:
     assert parse_report(message) is None
 
 
-def test_json_report_reads_tracing_root_and_sampled() -> None:
+def test_json_report_reads_tracing_root_parent_and_sampled() -> None:
     message = json.dumps(
         {
             "time": "2022-10-21T14:05:05.766Z",
@@ -245,6 +245,7 @@ def test_json_report_reads_tracing_root_and_sampled() -> None:
         init_duration_ms=10.5,
         status="timeout",
         xray_trace_id="1-6352a70e-1e2c502e358361800241fd45",
+        xray_segment_id="35465b3a9e2f7c6a",  # no tracing.spanId: the Parent
         xray_sampled=True,
     )
 
@@ -411,3 +412,43 @@ def test_malformed_stream_names_never_override_the_group(stream: str) -> None:
 def test_parsers_raise_nothing_on_any_text(text: str) -> None:
     parse_report(text)
     parse_platform_line(text)
+
+
+def fixture_message(shared: Path, file: str, variant: str) -> str:
+    found = [r for r in fixture_records(shared) if r["file"] == file and r["variant"] == variant]
+    assert len(found) == 1, (file, variant)
+    message: str = found[0]["message"]
+    return message
+
+
+TELEMETRY = "dd_extension_telemetry_api_events.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("variant", "kind"),
+    [
+        ("platform_start", Start),
+        ("platform_runtime_done", RuntimeDone),
+        ("platform_report_on_demand", Report),
+    ],
+)
+def test_json_platform_records_carry_the_span_of_their_tracing(
+    shared: Path, variant: str, kind: type
+) -> None:
+    # tracing.spanId (the platform's span of the invocation), not Parent (the caller's)
+    event = parse_platform_line(fixture_message(shared, TELEMETRY, variant))
+    assert isinstance(event, kind)
+    assert isinstance(event, Start | RuntimeDone | Report)
+    assert event.xray_trace_id == "1-6352a70e-1e2c502e358361800241fd45"
+    assert event.xray_segment_id == "24cd7d670fa455f0"
+
+
+def test_a_text_report_keeps_its_xray_line(shared: Path) -> None:
+    message = fixture_message(
+        shared, "dd_forwarder_report_lines.jsonl", "tabs_xray_on_second_line_no_trailing_tab"
+    )
+    report = parse_report(message)
+    assert report is not None
+    assert report.xray_trace_id == "1-5d83c0ad-b8eb33a0b1de97d804fac890"
+    assert report.xray_segment_id == "31255c3b19bd3637"
+    assert report.xray_sampled is True
