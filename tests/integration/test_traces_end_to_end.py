@@ -17,7 +17,8 @@ from opensearchpy import AsyncOpenSearch
 
 from consumers.config.service import ServiceConfig, parse_config
 from consumers.devtools.local_servers import free_port
-from consumers.devtools.sample_traces import sample_trace_records
+from consumers.devtools.sample_data import sample_payloads
+from consumers.devtools.sample_traces import sample_requests, sample_trace_records
 from consumers.kafka.dead_letters import decode_dead_letter
 from consumers.runtime.daemon import build_daemon, serve
 from pipeline.traces.processor import TraceProcessor
@@ -104,11 +105,14 @@ async def stored(store: str, index: str) -> dict[str, dict[str, Any]]:
 async def test_spans_and_the_service_map_land_once_and_the_bad_record_is_a_dead_letter(
     kafka_bootstrap: str, osmem_url: str, setup: dict[str, Any]
 ) -> None:
-    records = sample_trace_records(int(time.time() * 1000))
+    now = int(time.time() * 1000)
+    records = sample_trace_records(now)
     values = [r.data for r in records]
     want = expected(setup["config"], values)
     assert len(want["dead"]) == 1 and len(want["spans"]) > 20 and len(want["map"]) >= 8
     ends = await produce(kafka_bootstrap, setup["traces"], values)
+    logs = [p.data for p in sample_payloads(now) if p.good]
+    ends |= await produce(kafka_bootstrap, setup["logs"], logs)
 
     daemon = build_daemon(setup["config"])
     task = asyncio.create_task(serve(daemon))
@@ -136,6 +140,40 @@ async def test_spans_and_the_service_map_land_once_and_the_bad_record_is_a_dead_
         ("checkout", "DynamoDB"),
         ("checkout", "payments.example.com"),
     }
+
+    # one request, both ways: from its REPORT log line to its spans, and from its span to its logs
+    request = sample_requests(now)[1]
+    trace_id = request.trace_id[2:10] + request.trace_id[11:]
+    client = AsyncOpenSearch(hosts=[osmem_url])
+    try:
+        await client.indices.refresh(index="cwl-*")
+        report = await client.search(
+            index="cwl-*",
+            body={
+                "query": {
+                    "bool": {
+                        "filter": [
+                            {"term": {"traceId": trace_id}},
+                            {"term": {"lambda.type": "report"}},
+                        ]
+                    }
+                }
+            },
+        )
+        (log,) = [hit["_source"] for hit in report["hits"]["hits"]]
+        found = await client.search(
+            index=f"{setup['spans']}-*", body={"query": {"term": {"traceId": log["traceId"]}}}
+        )
+        span_ids = {hit["_source"]["spanId"] for hit in found["hits"]["hits"]}
+        assert log["spanId"] == request.segment_id in span_ids
+        function_span = spans[f"{trace_id}/{request.segment_id}"]
+        assert function_span["serviceName"] == "checkout"
+        back = await client.search(
+            index="cwl-*", body={"query": {"term": {"spanId": function_span["spanId"]}}}
+        )
+        assert [hit["_source"]["@id"] for hit in back["hits"]["hits"]] == [log["@id"]]
+    finally:
+        await client.close()
 
     (letter,) = [
         decode_dead_letter(r.value) for r in await read_all(kafka_bootstrap, setup["dlq"], 1)
