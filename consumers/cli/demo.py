@@ -266,7 +266,7 @@ async def _report_traces(daemon: Daemon, config: ServiceConfig, trace_id: str) -
             f"{span.get('durationInNanos', 0) / 1e6:8.1f} ms  status {span['status.code']}"
         )
     for hit in logs["hits"]["hits"]:
-        print(f"  log  {hit['_source']['@message'].splitlines()[0][:90]}")
+        print(f"  log  {hit['_source']['@message'].splitlines()[0][:90]}".replace("\t", " "))
 
 
 async def _dead_letters(config: ServiceConfig, count: int) -> list[Any]:
