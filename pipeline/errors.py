@@ -67,3 +67,21 @@ class TraceError(PipelineError):
     :func:`pipeline.traces.split_daemon_packet`; the daemon turns it into a dead
     letter of stage ``trace``.
     """
+
+
+class InsightsError(PipelineError):
+    """A Logs Insights query is invalid (or cannot run): ``reason`` names what was expected,
+    ``position`` the 0-based offset in ``query`` where the problem is."""
+
+    def __init__(self, reason: str, position: int, query: str) -> None:
+        super().__init__(f"{reason} (at position {position})")
+        self.reason = reason
+        self.position = position
+        self.query = query
+
+    def caret(self) -> str:
+        """The query's line holding the error, with a caret under it, for terminals."""
+        start = self.query.rfind("\n", 0, self.position) + 1
+        end = self.query.find("\n", self.position)
+        line = self.query[start : end if end >= 0 else len(self.query)]
+        return f"{line}\n{' ' * (self.position - start)}^"
