@@ -16,6 +16,7 @@ from consumers.cli import (
     run,
     test_pattern,
     validate,
+    xray_listen,
 )
 
 __all__ = ["main"]
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     produce_samples.register(commands)
     test_pattern.register(commands)
     validate.register(commands)
+    xray_listen.register(commands)
     for command in commands.choices.values():  # the modules' docstrings, without reST markup
         if command.description:
             command.description = command.description.replace("``", "")
