@@ -22,6 +22,7 @@ from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.startup import until_up
 from consumers.xray.accounting import REFUSED, UNSENT, Books
 from consumers.xray.queue import ByteQueue
+from pipeline.traces import trace_key
 
 __all__ = ["BatchPublisher", "Producer"]
 
@@ -35,7 +36,9 @@ class Producer(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def send(self, topic: str, value: bytes) -> Awaitable[Any]: ...
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes | None = None
+    ) -> Awaitable[Any]: ...
 
 
 class BatchPublisher:
@@ -114,12 +117,14 @@ class BatchPublisher:
 
     async def send(self, producer: Producer, batch: list[bytes]) -> BaseException | None:
         """Send ``batch`` (taken from the queue) without awaiting each ack, then await them all;
-        the retriable error when some must be sent again (they are back at the queue's head)."""
+        the retriable error when some must be sent again (they are back at the queue's head).
+        Keyed by trace id, so a trace's segments stay on one partition, in order."""
         self._inflight = [(value, None) for value in batch]
         failed_at, failed = len(batch), None
         for index, value in enumerate(batch):
             try:
-                self._inflight[index] = (value, await producer.send(self.topic, value))
+                ack = await producer.send(self.topic, value, key=trace_key(value))
+                self._inflight[index] = (value, ack)
             except Exception as error:  # the rest are not tried: the next would fail the same way
                 failed_at, failed = index, error
                 break

@@ -6,7 +6,12 @@ Stable API: :func:`spans_from_segment`, :func:`split_daemon_packet`, :class:`Tra
 from __future__ import annotations
 
 from pipeline.errors import TraceError
-from pipeline.traces.packets import MAX_DATAGRAM_BYTES, segment_documents, split_daemon_packet
+from pipeline.traces.packets import (
+    MAX_DATAGRAM_BYTES,
+    segment_documents,
+    split_daemon_packet,
+    trace_key,
+)
 from pipeline.traces.spans import spans_from_segment
 
 __all__ = [
@@ -15,4 +20,5 @@ __all__ = [
     "segment_documents",
     "spans_from_segment",
     "split_daemon_packet",
+    "trace_key",
 ]

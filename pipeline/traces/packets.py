@@ -9,13 +9,16 @@ array of them, or a ``PutTraceSegments`` request body
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 
 from pipeline.errors import TraceError
 
-__all__ = ["MAX_DATAGRAM_BYTES", "segment_documents", "split_daemon_packet"]
+__all__ = ["MAX_DATAGRAM_BYTES", "segment_documents", "split_daemon_packet", "trace_key"]
+
+_TRACE_ID = re.compile(rb'"trace_id"\s*:\s*"([^"\\]{1,64})"')
 
 #: the X-Ray daemon's receive buffer; a segment document is at most 64 kB
 MAX_DATAGRAM_BYTES = 64 * 1024
@@ -84,3 +87,12 @@ def _document(item: object, where: str) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise TraceError(f"{where} is not a segment document (a JSON object)")
     return item
+
+
+def trace_key(value: bytes) -> bytes | None:
+    """The trace id of a record value (the first ``trace_id`` in it), as a Kafka key: every
+    segment of a trace then lands on one partition, in order, so one consumer sees an
+    in-progress segment before the complete one and a trace's root beside its spans. None
+    when the value names no trace (it is then published unkeyed)."""
+    found = _TRACE_ID.search(value)
+    return found.group(1) if found is not None else None

@@ -466,3 +466,21 @@ def test_start_milliseconds_read_back_from_the_rfc3339_text(seed: int) -> None:
     for _ in range(2000):
         nanos = rng.randrange(0, 4_000_000_000) * 1_000_000_000 + rng.randrange(10**9)
         assert _millis(rfc3339_nanos(nanos)) == nanos // 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        (HEADER + orjson.dumps(backend()), TRACE.encode()),
+        (b'{"TraceSegmentDocuments": ["{\\"trace_id\\": \\"1-a\\"}"]}', None),
+        (
+            orjson.dumps([{"trace_id": "1-5759e988-00000000000000000000000a"}]),
+            b"1-5759e988-00000000000000000000000a",
+        ),
+        (b'{"name": "x"}', None),
+    ],
+)
+def test_trace_key_is_the_first_trace_id(value: bytes, key: bytes | None) -> None:
+    from pipeline.traces import trace_key
+
+    assert trace_key(value) == key

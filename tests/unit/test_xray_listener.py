@@ -50,6 +50,7 @@ class FakeBroker:
     #: sends that never get an answer (an ack that hangs until cancelled)
     hang: bool = False
     landed: list[bytes] = field(default_factory=list)
+    keys: list[bytes | None] = field(default_factory=list)
     starts: int = 0
 
     def producer(self) -> FakeProducer:
@@ -69,7 +70,10 @@ class FakeProducer:
     async def stop(self) -> None:
         return None
 
-    async def send(self, topic: str, value: bytes) -> asyncio.Future[Any]:
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes | None = None
+    ) -> asyncio.Future[Any]:
+        self.broker.keys.append(key)
         ack: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self.broker.hang:
             return ack
@@ -232,6 +236,8 @@ async def test_queued_datagrams_are_published_as_received_and_the_books_balance(
     listener.request_stop()
     await task
     assert broker.landed == [SPACED, COMPACT]
+    # keyed by trace id: a trace's segments stay on one partition, in order
+    assert broker.keys == [b"1-5759e988-bd862e3fe1be46a994272793"] * 2
     assert listener.books.published == 2
     assert listener.books.dropped == {BAD_HEADER: 1}
     assert balanced(listener)
