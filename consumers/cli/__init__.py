@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pipeline
 from consumers.cli import (
     demo,
+    insights,
     logs,
     process,
     produce_samples,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_arguments(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.register(commands)
+    insights.register(commands)
     process.register(commands)
     run.register(commands)
     retention.register(commands)

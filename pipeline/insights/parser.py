@@ -59,6 +59,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.at = 0
+        self.in_stats = False
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -214,7 +215,11 @@ class _Parser:
         return Item(expr, text, alias)
 
     def stats(self) -> Stats:
-        items = self.items("an aggregation such as count(*)")
+        self.in_stats = True
+        try:
+            items = self.items("an aggregation such as count(*)")
+        finally:
+            self.in_stats = False
         for item in items:
             if not _has_aggregate(item.expr) and not _refers_to_alias(item.expr, items):
                 raise InsightsError(
@@ -462,6 +467,12 @@ class _Parser:
     def call(self) -> Call:
         name_token = self.advance()
         name = name_token.text.lower()
+        if name in AGGREGATES and not self.in_stats:
+            raise InsightsError(
+                f"expected {name}() only in stats (it aggregates many events)",
+                name_token.position,
+                self.text,
+            )
         self.advance()  # (
         if name == "count" and self.token.kind == "op" and self.token.text == "*":
             self.advance()

@@ -1,0 +1,1 @@
+"""Logs Insights queries on the store: the executor and the output formats."""

@@ -1,0 +1,176 @@
+"""``cwlpipe insights`` against the OpenSearch-compatible store: the same rows as the reference
+evaluator over the same documents, exact past 10,000 documents, an invalid query refused
+before the store is touched, the output formats."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import orjson
+import pytest
+from opensearchpy import AsyncOpenSearch
+
+from consumers.devtools.sample_data import sample_payloads
+from consumers.opensearch.templates import index_template, template_name
+from pipeline.config import config_from_mapping
+from pipeline.documents import IndexAction, build_source, encode_action
+from pipeline.insights import run_query
+from pipeline.process import Processor
+
+pytestmark = pytest.mark.integration
+
+NOW = int(time.time() * 1000)
+START, END = NOW - 3_600_000, NOW + 60_000
+QUERIES = [
+    "fields @timestamp, @message | sort @timestamp desc | filter @message like 'INFO' | limit 20",
+    'fields @timestamp, @message | filter @message like "handled" | stats count(*) by bin(1m)',
+    """filter @type = "REPORT" | stats max(@memorySize / 1000 / 1000) as provisonedMemoryMB,
+      min(@maxMemoryUsed / 1000 / 1000) as smallestMemoryRequestMB,
+      avg(@maxMemoryUsed / 1000 / 1000) as avgMemoryUsedMB,
+      max(@maxMemoryUsed / 1000 / 1000) as maxMemoryUsedMB,
+      provisonedMemoryMB - maxMemoryUsedMB as overProvisionedMB""",
+    "filter @type = 'REPORT' | stats avg(@duration), pct(@duration, 90), count(*) by @log",
+    "parse @message '* - - [*] \"* * *\" * *' as ip, date, method, path, proto, status, size"
+    " | filter ispresent(status) | stats count(*) as n by status | sort n desc, status asc",
+    "fields level, toupper(level) as loud | filter ispresent(level) | dedup level",
+    "filter @logStream like /[0-9a-f]{32}/ | stats count_distinct(@logStream) as streams",
+    "SOURCE logGroups(namePrefix: ['/aws/lambda/']) | stats count(*) by @log | sort @log",
+]
+
+
+def documents() -> list[dict[str, Any]]:
+    """The sample deliveries' documents, once per id (the store keeps one per id)."""
+    processor = Processor(config_from_mapping({}))
+    found: dict[str, dict[str, Any]] = {}
+    for payload in sample_payloads(NOW - 60_000):
+        if payload.good:
+            for action in processor.process(payload.data).actions:
+                found[action.id] = action.source
+    return list(found.values())
+
+
+async def index(store: str, sources: list[dict[str, Any]]) -> None:
+    client = AsyncOpenSearch(hosts=[store], timeout=120)
+    try:  # the daemon's template first, as cwlpipe run installs it
+        await client.indices.put_index_template(
+            name=template_name("cwl"), body=index_template("cwl")
+        )
+        body = b"".join(
+            encode_action(
+                IndexAction(
+                    f"cwl-{time.strftime('%Y.%m.%d', time.gmtime(NOW / 1000))}", s["@id"], s
+                )
+            )
+            for s in sources
+        )
+        answer = await client.bulk(body=body, params={"refresh": "true"})
+        assert not answer["errors"]
+    finally:
+        await client.close()
+
+
+def insights(store: str, query: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CWLPIPE_OPENSEARCH_URL": store}
+    return subprocess.run(
+        [sys.executable, "-m", "consumers.cli", "insights", query, *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def rows_of(answer: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {cell["field"]: cell["value"] for cell in row if cell["field"] != "@ptr"}
+        for row in answer["results"]
+    ]
+
+
+def as_strings(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+    from pipeline.insights.functions import to_text
+
+    return [{k: to_text(v) or "" for k, v in row.items()} for row in rows]
+
+
+async def test_the_store_answers_what_the_reference_evaluator_answers(osmem_url: str) -> None:
+    sources = documents()
+    await index(osmem_url, sources)
+    window = ("--start", str(START), "--end", str(END))
+    for query in QUERIES:
+        done = await asyncio.to_thread(insights, osmem_url, query, *window, "--output", "json")
+        assert done.returncode == 0, (query, done.stderr)
+        answer = orjson.loads(done.stdout)
+        expected = run_query(query, sources, start_ms=START, end_ms=END)
+        assert expected, query
+        assert rows_of(answer) == as_strings(expected), query
+        assert answer["status"] == "Complete"
+        assert answer["statistics"]["recordsScanned"] > 0
+
+
+async def test_results_are_exact_past_ten_thousand_documents(osmem_url: str) -> None:
+    sources = [
+        build_source(
+            event_id=f"{n:056d}",
+            timestamp=NOW - n,
+            message=f'{{"n": {n}, "kind": "{"odd" if n % 2 else "even"}"}}',
+            owner="123456789012",
+            log_group="/big",
+            log_stream="s",
+            extracted_fields=None,
+        )
+        for n in range(12_345)
+    ]
+    await index(osmem_url, sources)
+    query = "stats count(*) as events, sum(n) as total by kind | sort kind"
+    done = await asyncio.to_thread(
+        insights,
+        osmem_url,
+        query,
+        "--log-group-name",
+        "/big",
+        "--start",
+        str(START),
+        "--end",
+        str(END),
+        "--output",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert rows_of(orjson.loads(done.stdout)) == [
+        {"kind": "even", "events": "6173", "total": str(sum(range(0, 12_345, 2)))},
+        {"kind": "odd", "events": "6172", "total": str(sum(range(1, 12_345, 2)))},
+    ]
+
+
+def test_an_invalid_query_is_refused_before_the_store_is_touched() -> None:
+    done = insights("http://127.0.0.1:9", "fields @message | stats count( by x")
+    assert done.returncode == 2
+    reason, line, caret = done.stderr.splitlines()
+    assert reason.startswith("cwlpipe insights: invalid query: expected")
+    assert line == "fields @message | stats count( by x"
+    assert caret.strip() == "^" and caret.index("^") == line.index("by")
+
+
+async def test_the_table_and_its_statistics_line(osmem_url: str) -> None:
+    sources = documents()
+    await index(osmem_url, sources)
+    done = await asyncio.to_thread(
+        insights,
+        osmem_url,
+        "stats count(*) by @log | sort @log",
+        "--start",
+        str(START),
+        "--end",
+        str(END),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split(" | ") == ["@log".ljust(len(lines[2].split(" | ")[0])), "count(*)"]
+    assert lines[-1].startswith(f"{len(sources)} records matched | {len(sources)} records (")
+    assert "scanned in" in lines[-1]
