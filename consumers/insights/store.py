@@ -26,6 +26,7 @@ import orjson
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import NotFoundError
 
+from consumers.insights.pushdown import count_in_store, plan_count
 from pipeline.insights import Query, Result, evaluate
 
 __all__ = ["DEFAULT_SCAN_CAP", "SOURCE_FIELDS", "InsightsRun", "run_on_store", "store_query"]
@@ -94,16 +95,18 @@ async def run_on_store(
     began = time.monotonic()
     documents: list[dict[str, Any]] = []
     run = InsightsRun(Result())
+    narrowed = store_query(query, log_groups, start_ms, end_ms)
+    plan = plan_count(query)
+    if plan is not None:  # counted in the store, exactly
+        counting = count_in_store(
+            client, query, plan, indices=indices, narrowed=narrowed, now_ms=now_ms
+        )
+        run.result, run.records_scanned = await asyncio.wait_for(counting, timeout_s)
+        run.seconds = time.monotonic() - began
+        return run
     try:
         await asyncio.wait_for(
-            _scan(
-                client,
-                indices,
-                store_query(query, log_groups, start_ms, end_ms),
-                documents,
-                run,
-                scan_cap,
-            ),
+            _scan(client, indices, narrowed, documents, run, scan_cap),
             timeout_s,
         )
     except TimeoutError:

@@ -35,6 +35,7 @@ from pipeline.insights.syntax import (
     AGGREGATES,
     Binary,
     Call,
+    Command,
     Dedup,
     Display,
     Duration,
@@ -57,7 +58,7 @@ from pipeline.insights.syntax import (
     Unnest,
 )
 
-__all__ = ["DEFAULT_COLUMNS", "Result", "evaluate", "run_query"]
+__all__ = ["DEFAULT_COLUMNS", "Result", "Row", "evaluate", "run_commands", "run_query"]
 
 Row = dict[str, Any]
 DEFAULT_COLUMNS = ("@timestamp", "@message")
@@ -110,14 +111,29 @@ def evaluate(
             if end_ms is not None and stamp > end_ms:
                 continue
         rows.append(row)
-    rows.sort(key=lambda r: -(r.get("@timestamp") or 0))
-    context = _Context(
-        query.text, now_ms if now_ms is not None else (end_ms or int(time.time() * 1000))
+    # Insights' order without sort: newest first; equal times by event id, so the order never
+    # depends on the order the store returned the documents in
+    rows.sort(key=lambda r: (-(r.get("@timestamp") or 0), str(r.get("@ptr", ""))))
+    return run_commands(
+        query, query.commands, rows, result, now_ms=now_ms if now_ms is not None else end_ms
     )
-    columns: list[str] | None = None
-    aggregated = False
+
+
+def run_commands(
+    query: Query,
+    commands: Sequence[Command],
+    rows: list[Row],
+    result: Result,
+    *,
+    now_ms: int | None = None,
+    columns: list[str] | None = None,
+    aggregated: bool = False,
+) -> Result:
+    """``commands`` over ``rows``: the events' fields, or (``aggregated``) the rows of a stats
+    the store already computed, named by ``columns``."""
+    context = _Context(query.text, now_ms if now_ms is not None else int(time.time() * 1000))
     limit = MAX_LIMIT
-    for command in query.commands:
+    for command in commands:
         if isinstance(command, Filter):
             rows = [row for row in rows if _condition(command.condition, row, context) is True]
         elif isinstance(command, Fields):
