@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
@@ -60,8 +61,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: options whose value may be a relative time such as -1h, which argparse takes for an option
+_RELATIVE_TIME_OPTIONS = ("--start", "--end")
+
+
+def _join_relative_times(argv: Sequence[str]) -> list[str]:
+    """``--start -1h`` -> ``--start=-1h``, so the documented spelling works."""
+    joined: list[str] = []
+    for arg in argv:
+        if (
+            joined
+            and joined[-1] in _RELATIVE_TIME_OPTIONS
+            and arg[:2].startswith("-")
+            and arg[1:2].isdigit()
+        ):
+            joined[-1] = f"{joined[-1]}={arg}"
+        else:
+            joined.append(arg)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_relative_times(sys.argv[1:] if argv is None else argv))
     logs.setup(args.log_level or args.log_level_default, args.log_format)
     code: int = args.handler(args)
     return code
