@@ -92,11 +92,18 @@ def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
         return
     if isinstance(value, dict):
         for key, item in value.items():
-            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+            # a key of its own starting with @ is shown with another (@@weird): the system
+            # fields keep their names
+            name = (
+                f"{prefix}.{key}"
+                if prefix
+                else (f"@{key}" if str(key).startswith("@") else str(key))
+            )
+            _flatten(item, name, out)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _flatten(item, f"{prefix}.{index}" if prefix else str(index), out)
-    elif prefix and not prefix.startswith("@"):
+    elif prefix:
         out.setdefault(prefix, value)
 
 

@@ -33,6 +33,7 @@ from pipeline.insights.parser import MAX_LIMIT, parse_query
 from pipeline.insights.regexes import compile_regex, glob_regex
 from pipeline.insights.syntax import (
     AGGREGATES,
+    Access,
     Binary,
     Call,
     Command,
@@ -334,6 +335,8 @@ def _value(expr: Expr, row: Row, context: _Context) -> Any:
         return _condition(expr, row, context)
     if isinstance(expr, Call):
         return _call(expr, row, context)
+    if isinstance(expr, Access):
+        return _access(_value(expr.base, row, context), expr.key)
     if isinstance(expr, Duration):
         return expr.text
     if isinstance(expr, Regex):
@@ -341,6 +344,14 @@ def _value(expr: Expr, row: Row, context: _Context) -> Any:
     if isinstance(expr, ListExpr):
         return [_value(item, row, context) for item in expr.items]
     raise AssertionError(f"unknown expression {expr!r}")  # pragma: no cover
+
+
+def _access(base: Any, key: str | int) -> Any:
+    if isinstance(base, dict):
+        return base.get(str(key))
+    if isinstance(base, list) and isinstance(key, int) and 0 <= key < len(base):
+        return base[key]
+    return None
 
 
 def _call(expr: Call, row: Row, context: _Context) -> Any:

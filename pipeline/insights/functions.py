@@ -56,6 +56,8 @@ for _names, _unit, _ms in (
         if len(_name) > 1:
             _UNITS[_name + "s"] = (_unit, _ms)
 _PERIOD = re.compile(r"(\d+(?:\.\d+)?)([a-zA-Z]+)\Z")
+#: "bin(300s) is implemented as 60 seconds": the documented caps of the small units
+_CAPS = {1: 1000, 1000: 60, 60_000: 60, 3_600_000: 24}
 
 
 def period_ms(text: str) -> tuple[str, float] | None:
@@ -66,7 +68,10 @@ def period_ms(text: str) -> tuple[str, float] | None:
     unit = _UNITS.get(found.group(2).lower()) or _UNITS.get(found.group(2))
     if unit is None:
         return None
-    return unit[0], float(found.group(1)) * unit[1]
+    count = float(found.group(1))
+    if unit[0] == "ms":
+        count = min(count, _CAPS.get(unit[1], count))
+    return unit[0], count * unit[1]
 
 
 def floor_time(millis: int, period: tuple[str, float], *, ceil: bool = False) -> int:
@@ -130,6 +135,8 @@ def _text_args(function: Callable[..., Value]) -> Function:
     """Missing if any argument is missing; the arguments as text."""
 
     def run(args: list[Value]) -> Value:
+        if any(isinstance(arg, dict | list) for arg in args):
+            return None  # a map or a list is no string: string functions give nothing
         texts = [to_text(arg) for arg in args]
         if any(text is None for text in texts):
             return None
@@ -329,9 +336,10 @@ def _json_parse(args: list[Value]) -> Value:
     if text is None:
         return None
     try:
-        return orjson.loads(text)
+        parsed = orjson.loads(text)
     except orjson.JSONDecodeError:
         return None
+    return parsed if isinstance(parsed, dict | list) else None  # a map or a list, else empty
 
 
 def _json_stringify(args: list[Value]) -> Value:

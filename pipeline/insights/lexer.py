@@ -14,7 +14,7 @@ from pipeline.errors import InsightsError
 __all__ = ["Token", "tokenize"]
 
 _OPERATORS = ("!=", "<=", ">=", "=~", "=", "<", ">", "+", "-", "*", "/", "^", "%")
-_PUNCTUATION = "()[],|:"
+_PUNCTUATION = "()[],|:."
 _NAME_START = frozenset("@_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _NAME_PART = _NAME_START | frozenset("0123456789.")
 _DIGITS = frozenset("0123456789")
@@ -67,7 +67,11 @@ def tokenize(query: str) -> list[Token]:
             start = i
             while i < n and query[i] in _NAME_PART:
                 i += 1
-            tokens.append(Token("name", query[start:i], start))
+            name = query[start:i]
+            if name.endswith(".") and len(name) > 1:  # a.`b.c`: the dot is an access
+                name = name.rstrip(".")
+                i = start + len(name)
+            tokens.append(Token("name", name, start))
         elif c in _PUNCTUATION:
             tokens.append(Token("punct", c, i))
             i += 1
@@ -90,7 +94,10 @@ def _after_operand(tokens: list[Token]) -> bool:
     if last.kind == "punct":
         return last.text in ")]"
     if last.kind == "name":  # a field, unless it is a keyword that takes an operand
-        return not last.is_word("like", "and", "or", "not", "in", "by", "as", "filter", "parse")
+        if last.is_word("like", "and", "or", "not", "in", "by", "as", "filter", "where", "parse"):
+            return False
+        # parse @message /(?<a>.*)/: the field is parse's source, the regex its pattern
+        return not (len(tokens) > 1 and tokens[-2].is_word("parse"))
     return False
 
 

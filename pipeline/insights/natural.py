@@ -18,19 +18,22 @@ _RUNS = re.compile(r"\d+|\D+")
 
 
 def natural_key(value: Any) -> tuple[Any, ...]:
+    """Ascending order: (0, chunks) for text, (1, value, text) for numbers. A digit run
+    compares against other runs as its first character ("0" to "9") would, then by length,
+    then by value; equal numbers by their text ("01" before "1")."""
     from pipeline.insights.functions import to_text
 
     if isinstance(value, bool):
         value = int(value)
     if isinstance(value, int | float):
-        return (1, float(value), ())
+        return (1, float(value), to_text(value) or "")
     text = to_text(value) or ""
     if text.isdigit() and text.isascii():
-        return (1, float(int(text)), (len(text), text))
-    chunks = []
+        return (1, float(int(text)), text)
+    chunks: list[tuple[Any, ...]] = []
     for run in _RUNS.findall(text):
-        if run[0].isdigit():
-            chunks.append((1, len(run), run, ""))
+        if run[0].isdigit() and run.isascii():
+            chunks.append(("0", len(run), int(run)))
         else:
-            chunks.append((0, 0, "", run))
-    return (0, 0.0, tuple(chunks))
+            chunks.append((run,))
+    return (0, tuple(chunks))

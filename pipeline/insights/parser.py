@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 
 from pipeline.errors import InsightsError
+from pipeline.insights.functions import check_call, period_ms
 from pipeline.insights.lexer import Token, tokenize
 from pipeline.insights.syntax import (
     AGGREGATES,
+    Access,
     Binary,
     Call,
     Command,
@@ -140,26 +142,64 @@ class _Parser:
             if self.token.kind != "end":
                 self.expect_punct("|", "'|' after SOURCE")
         commands: list[Command] = []
+        positions: list[int] = []
+        if self.token.kind == "end" and source is not None:
+            return Query(self.text, (), source)
         while True:
-            if self.token.kind == "end":
-                if not commands and source is None:
-                    raise self.error("a command (" + ", ".join(COMMANDS) + ")")
-                break
+            positions.append(self.token.position)
             commands.append(self.command())
             if self.token.kind == "end":
                 break
             self.expect_punct("|", "'|' between commands")
-        self._check_order(commands)
+        self._check_order(commands, positions)
         return Query(self.text, tuple(commands), source)
 
-    def _check_order(self, commands: list[Command]) -> None:
+    def _check_order(self, commands: list[Command], positions: list[int]) -> None:
+        """The rules of the documentation's notes: only limit after dedup; at most two stats,
+        sort and limit only after the second, which sees only the first's fields."""
         for index, command in enumerate(commands):
             if isinstance(command, Dedup):
-                rest = commands[index + 1 :]
-                if any(not isinstance(later, Limit) for later in rest):
+                for later, where in zip(commands[index + 1 :], positions[index + 1 :], strict=True):
+                    if not isinstance(later, Limit):
+                        raise InsightsError("expected only limit after dedup", where, self.text)
+        stats = [i for i, command in enumerate(commands) if isinstance(command, Stats)]
+        if len(stats) > 2:
+            raise InsightsError(
+                "expected at most two stats commands", positions[stats[2]], self.text
+            )
+        if len(stats) == 2:
+            first, second = stats
+            for index in range(first + 1, second):
+                if isinstance(commands[index], Sort | Limit):
                     raise InsightsError(
-                        "expected only limit after dedup", len(self.text), self.text
+                        "expected sort and limit only after the second stats",
+                        positions[index],
+                        self.text,
                     )
+            self._check_second_stats(commands[first], commands[second], positions[second])
+
+    def _check_second_stats(self, first: Command, second: Command, where: int) -> None:
+        assert isinstance(first, Stats) and isinstance(second, Stats)
+        defined = {item.name for item in (*first.by, *first.items)}
+        defined |= {item.alias for item in second.items if item.alias}
+        for item in (*second.items, *second.by):
+            names: list[str] = []
+            _fields(item.expr, names)
+            for name in names:
+                if name not in defined:
+                    position = self.text.find(name, where)
+                    raise InsightsError(
+                        f"expected a field defined by the first stats, found {name!r}",
+                        position if position >= 0 else where,
+                        self.text,
+                    )
+            if _uses_bin(item.expr) and not any(_uses_bin(by.expr) for by in first.by):
+                position = self.text.find("bin", where)
+                raise InsightsError(
+                    "expected the first stats to group by bin() before bin() in the second",
+                    position if position >= 0 else where,
+                    self.text,
+                )
 
     def command(self) -> Command:
         token = self.token
@@ -209,6 +249,8 @@ class _Parser:
             raise self.error(what)
         expr = self.expression()
         text = self.source_text(start, self.at)
+        if self.at == start + 1 and self.tokens[start].kind == "quoted":
+            text = self.tokens[start].text  # `foo-bar` is the field foo-bar
         alias = None
         if self.accept_word("as"):
             alias = self.name("a name after 'as'")
@@ -231,6 +273,10 @@ class _Parser:
         if self.accept_word("by"):
             by = self.items("a field or bin(period) to group by")
         return Stats(items, by)
+
+    def _duration_position(self, text: str, after: int) -> int:
+        found = self.text.find(text, after)
+        return found if found >= 0 else after
 
     def _position_of(self, item: Item) -> int:
         found = self.text.find(item.text.split(" ")[0])
@@ -437,7 +483,7 @@ class _Parser:
             return Regex(token.text)
         if token.kind == "quoted":
             self.advance()
-            return Field(token.text)
+            return self.access(Field(token.text))
         if token.kind == "punct" and token.text == "(":
             self.advance()
             inner = self.expression()
@@ -450,7 +496,7 @@ class _Parser:
                 self.advance()
                 return Duration(token.text)
             if self.peek().kind == "punct" and self.peek().text == "(":
-                return self.call()
+                return self.access(self.call())
             if token.text.lower() in _KEYWORD_ENDS:
                 raise self.error("a field, a value or a function")
             lowered = token.text.lower()
@@ -461,8 +507,34 @@ class _Parser:
                 return Literal(False)
             if lowered == "null":
                 return Literal(None)
-            return Field(token.text)
+            return self.access(Field(token.text))
         raise self.error("a field, a value or a function")
+
+    def access(self, base: Expr) -> Expr:
+        """``[index]`` and ``.key`` after a field or a call: into a parsed JSON value."""
+        while self.token.kind == "punct" and self.token.text in "[.":
+            if self.advance().text == "[":
+                index = self.token
+                if index.kind == "number" and isinstance(index.value, int):
+                    key: str | int = index.value
+                elif index.kind == "string":
+                    key = index.text
+                else:
+                    raise self.error("an index (a whole number) or a quoted key")
+                self.advance()
+                self.expect_punct("]", "']'")
+                base = Access(base, key)
+                continue
+            part = self.token
+            if part.kind not in ("name", "quoted"):
+                raise self.error("a key after '.'")
+            self.advance()
+            if part.kind == "quoted":
+                base = Access(base, part.text)
+            else:
+                for key_part in part.text.split("."):
+                    base = Access(base, int(key_part) if key_part.isdigit() else key_part)
+        return base
 
     def call(self) -> Call:
         name_token = self.advance()
@@ -485,12 +557,25 @@ class _Parser:
                 if self.accept_punct(")"):
                     break
                 self.expect_punct(",", "',' or ')'")
-        from pipeline.insights.functions import check_call  # the table lives with the code
-
         problem = check_call(name, len(args))
         if problem is not None:
             raise InsightsError(problem, name_token.position, self.text)
+        period_arg = 0 if name == "bin" else 1 if name in ("datefloor", "dateceil") else None
+        if period_arg is not None:
+            period = args[period_arg]
+            if isinstance(period, Duration) and period_ms(period.text) is None:
+                raise InsightsError(
+                    "expected a period such as 500ms, 30s, 5m, 1h, 1d, 1w, 1mo, 1q or 1y",
+                    self._duration_position(period.text, name_token.position),
+                    self.text,
+                )
         return Call(name, tuple(args), False, name_token.position)
+
+
+def _uses_bin(expr: Expr) -> bool:
+    if isinstance(expr, Call):
+        return expr.name == "bin" or any(_uses_bin(arg) for arg in expr.args)
+    return False
 
 
 def _has_aggregate(expr: Expr) -> bool:
@@ -514,6 +599,8 @@ def _refers_to_alias(expr: Expr, items: tuple[Item, ...]) -> bool:
 def _fields(expr: Expr, out: list[str]) -> None:
     if isinstance(expr, Field):
         out.append(expr.name)
+    elif isinstance(expr, Access):
+        _fields(expr.base, out)
     elif isinstance(expr, Binary):
         _fields(expr.left, out)
         _fields(expr.right, out)

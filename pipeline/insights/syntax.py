@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AGGREGATES",
+    "Access",
     "Binary",
     "Call",
     "Command",
@@ -113,6 +114,14 @@ class In:
 
 
 @dataclass(frozen=True, slots=True)
+class Access:
+    """``base.key``, ``base[index]`` or ``base.`quoted key```: into a parsed JSON value."""
+
+    base: Expr
+    key: str | int
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     name: str  # lower case
     args: tuple[Expr, ...]
@@ -120,7 +129,7 @@ class Call:
     position: int = 0
 
 
-Expr = Field | Literal | Duration | Regex | ListExpr | Unary | Binary | Like | In | Call
+Expr = Field | Literal | Duration | Regex | ListExpr | Unary | Binary | Like | In | Call | Access
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ routes:
     index_prefix: cwl
     retention_days: 30
 default_route: {{index_prefix: cwl, retention_days: 30}}
+traces: {{enabled: false}}   # these tests are about logs; the trace tests use their own topics
 shutdown_deadline_s: 20
 """
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from consumers.devtools.sample_data import sample_payloads
+from consumers.devtools.sample_traces import sample_trace_records
 from tests.integration.kafka_helpers import read_all, unique
 
 pytestmark = pytest.mark.integration
@@ -17,10 +18,11 @@ pytestmark = pytest.mark.integration
 async def test_produce_samples_sends_every_generated_delivery(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    topic, dlq = unique("logs"), unique("dlq")
+    topic, dlq, traces = unique("logs"), unique("dlq"), unique("traces")
     config = tmp_path / "c.yaml"
     config.write_text(
         f'kafka: {{bootstrap_servers: "{kafka_bootstrap}", input_topics: [{topic}], dead_letter_topic: {dlq}}}\n'
+        f"traces: {{input_topics: [{traces}]}}\n"
     )
     done = subprocess.run(
         [
@@ -42,3 +44,7 @@ async def test_produce_samples_sends_every_generated_delivery(
     count = len(sample_payloads(0))
     records = await read_all(kafka_bootstrap, topic, count)
     assert len(records) == count
+    trace_count = len(sample_trace_records(0))
+    trace_records = await read_all(kafka_bootstrap, traces, trace_count)
+    assert len(trace_records) == trace_count
+    assert f"produced {trace_count} X-Ray trace records to {traces}" in done.stdout

@@ -156,7 +156,7 @@ INVALID = [
     # the first stats command."
     (
         "FIELDS @message | STATS SUM(Fault) by Operation | STATS MAX(strlen(@message)) AS MaxMessageSize",
-        ("@message) AS",),
+        ("@message)) AS",),
     ),
     ("STATS sum(x) as sum_x by y, z | STATS max(sum_x) as max_x by y2", ("y2",)),
     # "you can't use bin in the second stats command without using the first stats command
