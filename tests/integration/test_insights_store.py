@@ -210,3 +210,24 @@ async def test_the_table_and_its_statistics_line(osmem_url: str) -> None:
     assert lines[0].split(" | ") == ["@log".ljust(len(lines[2].split(" | ")[0])), "count(*)"]
     assert lines[-1].startswith(f"{len(sources)} records matched | {len(sources)} records (")
     assert "scanned in" in lines[-1]
+
+
+async def test_a_capped_scan_answers_partially_and_says_so(osmem_url: str) -> None:
+    sources = documents()
+    await index(osmem_url, sources)
+    done = await asyncio.to_thread(
+        insights,
+        osmem_url,
+        "fields @message | limit 5",
+        "--start",
+        str(START),
+        "--end",
+        str(END),
+        "--scan-cap",
+        "10",
+        "--output",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "partial results: the scan stopped at its cap of 10 documents" in done.stderr
+    assert orjson.loads(done.stdout)["statistics"]["recordsScanned"] == 10
