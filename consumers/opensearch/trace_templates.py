@@ -31,93 +31,93 @@ def _keyword(limit: int = 1024) -> dict[str, Any]:
     return {"type": "keyword", "ignore_above": limit}
 
 
-def span_template(prefix: str) -> dict[str, Any]:
-    """Day indices ``<prefix>-YYYY.MM.DD`` of span documents."""
+def _template(pattern: str, mappings: dict[str, Any]) -> dict[str, Any]:
     return {
-        "index_patterns": [day_pattern(prefix)],
+        "index_patterns": [pattern],
         "priority": 200,
         "version": TRACE_TEMPLATE_VERSION,
         "_meta": {"managed_by": "cwl-pipeline"},
-        "template": {
-            "mappings": {
-                "date_detection": False,
-                "dynamic_templates": [
-                    {
-                        "resource_attributes_map": {
-                            "path_match": "resource.attributes.*",
-                            "mapping": {"type": "keyword"},
-                        }
-                    },
-                    {
-                        "span_attributes_map": {
-                            "path_match": "span.attributes.*",
-                            "mapping": {"type": "keyword"},
-                        }
-                    },
-                ],
-                "properties": {
-                    "traceId": _keyword(256),
-                    "spanId": _keyword(256),
-                    "parentSpanId": _keyword(256),
-                    "traceState": _keyword(),
-                    "name": _keyword(),
-                    "kind": _keyword(128),
-                    "serviceName": {"type": "keyword"},
-                    "startTime": {"type": "date_nanos"},
-                    "endTime": {"type": "date_nanos"},
-                    "durationInNanos": {"type": "long"},
-                    "status": {
-                        "properties": {
-                            "code": {"type": "integer"},
-                            "message": {"type": "keyword"},
-                        }
-                    },
-                    "traceGroup": _keyword(),
-                    "traceGroupFields": {
-                        "properties": {
-                            "endTime": {"type": "date_nanos"},
-                            "durationInNanos": {"type": "long"},
-                            "statusCode": {"type": "integer"},
-                        }
-                    },
-                    "events": {"type": "nested", "properties": {"time": {"type": "date_nanos"}}},
-                    "links": {"type": "nested"},
-                },
-            }
-        },
+        "template": {"mappings": mappings},
     }
+
+
+def span_template(prefix: str) -> dict[str, Any]:
+    """Day indices ``<prefix>-YYYY.MM.DD`` of span documents."""
+    return _template(
+        day_pattern(prefix),
+        {
+            "date_detection": False,
+            "dynamic_templates": [
+                {
+                    "resource_attributes_map": {
+                        "path_match": "resource.attributes.*",
+                        "mapping": {"type": "keyword"},
+                    }
+                },
+                {
+                    "span_attributes_map": {
+                        "path_match": "span.attributes.*",
+                        "mapping": {"type": "keyword"},
+                    }
+                },
+            ],
+            "properties": {
+                "traceId": _keyword(256),
+                "spanId": _keyword(256),
+                "parentSpanId": _keyword(256),
+                "traceState": _keyword(),
+                "name": _keyword(),
+                "kind": _keyword(128),
+                "serviceName": {"type": "keyword"},
+                "startTime": {"type": "date_nanos"},
+                "endTime": {"type": "date_nanos"},
+                "durationInNanos": {"type": "long"},
+                "status": {
+                    "properties": {
+                        "code": {"type": "integer"},
+                        "message": {"type": "keyword"},
+                    }
+                },
+                "traceGroup": _keyword(),
+                "traceGroupFields": {
+                    "properties": {
+                        "endTime": {"type": "date_nanos"},
+                        "durationInNanos": {"type": "long"},
+                        "statusCode": {"type": "integer"},
+                    }
+                },
+                "events": {"type": "nested", "properties": {"time": {"type": "date_nanos"}}},
+                "links": {"type": "nested"},
+            },
+        },
+    )
 
 
 def service_map_template(index: str, *, daily: bool) -> dict[str, Any]:
     """The service-map index (or its day indices when it has a retention)."""
     endpoint = {"properties": {"domain": _keyword(), "resource": _keyword()}}
-    return {
-        "index_patterns": [day_pattern(index) if daily else index],
-        "priority": 200,
-        "version": TRACE_TEMPLATE_VERSION,
-        "_meta": {"managed_by": "cwl-pipeline"},
-        "template": {
-            "mappings": {
-                "date_detection": False,
-                "dynamic_templates": [
-                    {
-                        "strings_as_keyword": {
-                            "match_mapping_type": "string",
-                            "mapping": _keyword(),
-                        }
+    return _template(
+        day_pattern(index) if daily else index,
+        {
+            "date_detection": False,
+            "dynamic_templates": [
+                {
+                    "strings_as_keyword": {
+                        "match_mapping_type": "string",
+                        "mapping": _keyword(),
                     }
-                ],
-                "properties": {
-                    "hashId": _keyword(),
-                    "serviceName": _keyword(),
-                    "kind": _keyword(),
-                    "destination": endpoint,
-                    "target": endpoint,
-                    "traceGroupName": _keyword(),
-                },
-            }
+                }
+            ],
+            "properties": {
+                "hashId": _keyword(),
+                "serviceName": _keyword(),
+                "kind": _keyword(),
+                "destination": endpoint,
+                "target": endpoint,
+                "traceGroupName": _keyword(),
+            },
         },
-    }
+    )
 
 
 async def install_trace_templates(client: AsyncOpenSearch, traces: TracesConfig) -> list[str]:
