@@ -1,0 +1,1 @@
+"""What ``cwlpipe serve`` serves to browsers: the Logs Insights query page."""
