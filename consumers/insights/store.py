@@ -157,4 +157,4 @@ async def _scan(
             pit_id = page.get("pit_id", pit_id)
     finally:
         with contextlib.suppress(Exception):  # it expires on its own; never mask the answer
-            await client.delete_pit(body={"pit_id": [pit_id]})
+            await asyncio.wait_for(client.delete_pit(body={"pit_id": [pit_id]}), 2.0)

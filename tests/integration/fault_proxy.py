@@ -17,6 +17,7 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")
         self.failing_status: int | None = None  # e.g. 503 or 429 while "down"
         self.hang = False  # accept bulk requests and never answer them
+        self.hang_search = False  # accept searches (POST /_search) and never answer them
         self.delay_s = 0.0  # answer bulk requests this much later
         self.bulk_requests = 0
         self.refused = 0
@@ -54,6 +55,8 @@ class FaultProxy:
             await self._session.close()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        while self.hang_search and request.path == "/_search":
+            await asyncio.sleep(0.05)
         if request.path == "/_bulk":
             self.bulk_requests += 1
             while self.hang:

@@ -231,3 +231,32 @@ async def test_a_capped_scan_answers_partially_and_says_so(osmem_url: str) -> No
     assert done.returncode == 0, done.stderr
     assert "partial results: the scan stopped at its cap of 10 documents" in done.stderr
     assert orjson.loads(done.stdout)["statistics"]["recordsScanned"] == 10
+
+
+async def test_a_store_that_does_not_answer_gives_a_partial_answer_at_the_timeout(
+    osmem_url: str,
+) -> None:
+    from tests.integration.fault_proxy import FaultProxy
+
+    await index(osmem_url, documents())
+    proxy = FaultProxy(osmem_url)
+    await proxy.start()
+    proxy.hang_search = True
+    try:  # without the timeout, the subprocess would hang past its own 120 s guard
+        done = await asyncio.to_thread(
+            insights,
+            proxy.url,
+            "fields @message",
+            "--start",
+            str(START),
+            "--end",
+            str(END),
+            "--timeout",
+            "1",
+        )
+        took = time.monotonic() - began
+    finally:
+        proxy.hang_search = False
+        await proxy.stop()
+    assert done.returncode == 0, done.stderr
+    assert "partial results: the scan stopped at the 1 s timeout" in done.stderr
