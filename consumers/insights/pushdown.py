@@ -21,9 +21,21 @@ from pipeline.insights import Query, Result
 from pipeline.insights.discovered import Timestamp
 from pipeline.insights.evaluate import Row, run_commands
 from pipeline.insights.functions import period_ms
-from pipeline.insights.syntax import Binary, Call, Command, Duration, Field, Filter, Literal, Stats
+from pipeline.insights.syntax import (
+    Binary,
+    Call,
+    Command,
+    Duration,
+    Expr,
+    Field,
+    Filter,
+    In,
+    Literal,
+    Stats,
+    Unary,
+)
 
-__all__ = ["CountPlan", "count_in_store", "plan_count"]
+__all__ = ["CountPlan", "count_in_store", "narrowing", "plan_count"]
 
 BUCKETS_PER_PAGE = 1000
 
@@ -34,6 +46,62 @@ class CountPlan:
     interval_ms: int | None  # None: one count over everything
     streams: tuple[str, ...]  # @logStream = ... filters, all of which must hold
     rest: tuple[Command, ...]
+
+
+def narrowing(query: Query) -> list[dict[str, Any]]:
+    """Store filters implied by the query's leading ``filter`` commands, where the store
+    answers them exactly (``@logStream`` equal to or in literals, ``and``/``or``/``not`` of
+    those). Always a superset of what the filters keep: the evaluator applies them again."""
+    found: list[dict[str, Any]] = []
+    for command in query.commands:
+        if not isinstance(command, Filter):
+            break
+        found += _conjuncts(command.condition)
+    return found
+
+
+def _conjuncts(condition: Expr) -> list[dict[str, Any]]:
+    """The translatable parts of an ``and`` chain (the rest is left to the evaluator)."""
+    if isinstance(condition, Binary) and condition.op == "and":
+        return _conjuncts(condition.left) + _conjuncts(condition.right)
+    exact = _exact(condition)
+    return [] if exact is None else [exact]
+
+
+def _exact(condition: Expr) -> dict[str, Any] | None:
+    """The DSL of ``condition`` when it means exactly that in the store; None otherwise."""
+    if isinstance(condition, Binary) and condition.op in ("and", "or"):
+        left, right = _exact(condition.left), _exact(condition.right)
+        if left is None or right is None:
+            return None
+        if condition.op == "and":
+            return {"bool": {"filter": [left, right]}}
+        return {"bool": {"should": [left, right], "minimum_should_match": 1}}
+    if isinstance(condition, Unary) and condition.op == "not":
+        inner = _exact(condition.operand)
+        # exact because every document has @log_stream: no missing value makes the
+        # evaluator's "unknown" differ from the store's "false"
+        return None if inner is None else {"bool": {"must_not": [inner]}}
+    if (
+        isinstance(condition, Binary)
+        and condition.op == "="
+        and condition.left == Field("@logStream")
+        and isinstance(condition.right, Literal)
+        and isinstance(condition.right.value, str)
+    ):
+        return {"term": {"@log_stream": condition.right.value}}
+    if (
+        isinstance(condition, In)
+        and not condition.negated
+        and condition.operand == Field("@logStream")
+        and all(
+            isinstance(item, Literal) and isinstance(item.value, str)
+            for item in condition.options.items
+        )
+    ):
+        values = [item.value for item in condition.options.items if isinstance(item, Literal)]
+        return {"terms": {"@log_stream": values}}
+    return None
 
 
 def plan_count(query: Query) -> CountPlan | None:

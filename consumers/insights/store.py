@@ -26,7 +26,7 @@ import orjson
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import NotFoundError
 
-from consumers.insights.pushdown import count_in_store, plan_count
+from consumers.insights.pushdown import count_in_store, narrowing, plan_count
 from pipeline.insights import Query, Result, evaluate
 
 __all__ = ["DEFAULT_SCAN_CAP", "SOURCE_FIELDS", "InsightsRun", "run_on_store", "store_query"]
@@ -96,6 +96,9 @@ async def run_on_store(
     documents: list[dict[str, Any]] = []
     run = InsightsRun(Result())
     narrowed = store_query(query, log_groups, start_ms, end_ms)
+    exact = narrowing(query)
+    if exact:  # the leading filters the store answers exactly narrow the scan
+        narrowed = {"bool": {"filter": [narrowed, *exact]}}
     plan = plan_count(query)
     if plan is not None:  # counted in the store, exactly
         counting = count_in_store(

@@ -111,3 +111,24 @@ def test_the_store_narrows_by_time_groups_and_source_prefixes() -> None:
         {"terms": {"@log_group": ["/g"]}},
         {"prefix": {"@log_group": "/aws/"}},
     ]
+
+
+@pytest.mark.parametrize(
+    ("query", "dsl"),
+    [
+        ("filter @logStream = 'a' | fields @message", [{"term": {"@log_stream": "a"}}]),
+        ("filter @logStream in ['a', 'b']", [{"terms": {"@log_stream": ["a", "b"]}}]),
+        ("filter @logStream = 'a' and @message like 'x'", [{"term": {"@log_stream": "a"}}]),
+        ("filter @message like 'x' or @logStream = 'a'", []),  # or: all parts or nothing
+        ("filter not @logStream = 'a'", [{"bool": {"must_not": [{"term": {"@log_stream": "a"}}]}}]),
+        ("fields @message | filter @logStream = 'a'", []),  # only leading filters
+        (
+            "filter @logStream = 'a' | filter @logStream = 'b'",
+            [{"term": {"@log_stream": "a"}}, {"term": {"@log_stream": "b"}}],
+        ),
+    ],
+)
+def test_only_what_the_store_answers_exactly_narrows_it(query: str, dsl: list[object]) -> None:
+    from consumers.insights.pushdown import narrowing
+
+    assert narrowing(parse_query(query)) == dsl
