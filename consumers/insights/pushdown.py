@@ -1,11 +1,15 @@
 """Counting in the store: the queries whose stats OpenSearch answers exactly, without a scan.
 
-``stats count(*)`` with no grouping or by one ``bin(period)`` of fixed length
-(milliseconds to weeks), after nothing but filters on ``@logStream = "..."``,
-is a document count per ``date_histogram`` bucket: exact, and what a
-dashboard asks every few seconds. The commands after the stats (sort, limit,
-fields, more stats...) run on the buckets in the reference evaluator, so the
-rows are the ones a scan would give. Everything else scans
+``stats count(*)`` with no grouping, or by any of ``bin(period)`` of fixed
+length (milliseconds to weeks), ``@logStream`` and ``@log``, after nothing
+but filters on ``@logStream = "..."``, is a document count per composite
+bucket: exact, and what a dashboard asks every few seconds. Only these
+system fields can be aggregated in the store: Insights' other fields (JSON,
+Lambda's) are read from ``@message`` at query time. Groups come out in the
+order a scan gives them (by their newest event, a ``top_hits`` per bucket).
+The commands after the stats (sort, limit, fields, more stats...) run on the
+buckets in the reference evaluator, so the rows are the ones a scan would
+give. Everything else scans
 (:mod:`consumers.insights.store`).
 """
 
@@ -18,7 +22,7 @@ from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import NotFoundError
 
 from pipeline.insights import Query, Result
-from pipeline.insights.discovered import Timestamp
+from pipeline.insights.discovered import Timestamp, parse_timestamp
 from pipeline.insights.evaluate import Row, run_commands
 from pipeline.insights.functions import period_ms
 from pipeline.insights.syntax import (
@@ -43,7 +47,9 @@ BUCKETS_PER_PAGE = 1000
 @dataclass(frozen=True, slots=True)
 class CountPlan:
     stats: Stats
-    interval_ms: int | None  # None: one count over everything
+    keys: tuple[
+        tuple[str, int], ...
+    ]  # per by item: ("bin", interval ms), ("stream", 0), ("log", 0)
     streams: tuple[str, ...]  # @logStream = ... filters, all of which must hold
     rest: tuple[Command, ...]
 
@@ -128,23 +134,29 @@ def plan_count(query: Query) -> CountPlan | None:
     for item in stats.items:
         if not (isinstance(item.expr, Call) and item.expr.name == "count" and item.expr.star):
             return None
-    interval = None
-    if len(stats.by) > 1:
-        return None
-    if stats.by:
-        by = stats.by[0].expr
-        if not (isinstance(by, Call) and by.name == "bin" and isinstance(by.args[0], Duration)):
+    keys: list[tuple[str, int]] = []
+    for item in stats.by:
+        key = _group_key(item.expr)
+        if key is None:
             return None
-        period = period_ms(by.args[0].text)
-        if (
-            period is None
-            or period[0] != "ms"
-            or period[1] < 1
-            or not float(period[1]).is_integer()
-        ):
+        keys.append(key)
+    return CountPlan(stats, tuple(keys), tuple(streams), commands[index + 1 :])
+
+
+def _group_key(expr: Expr) -> tuple[str, int] | None:
+    """What the store can group by exactly: a fixed bin, the stream, the log."""
+    if expr == Field("@logStream"):
+        return ("stream", 0)
+    if expr == Field("@log"):
+        return ("log", 0)
+    if isinstance(expr, Call) and expr.name == "bin" and isinstance(expr.args[0], Duration):
+        period = period_ms(expr.args[0].text)
+        if period is None or period[0] != "ms" or period[1] < 1:
             return None
-        interval = int(period[1])
-    return CountPlan(stats, interval, tuple(streams), commands[index + 1 :])
+        if not float(period[1]).is_integer():
+            return None
+        return ("bin", int(period[1]))
+    return None
 
 
 async def count_in_store(
@@ -162,7 +174,7 @@ async def count_in_store(
     names = [item.name for item in plan.stats.items]
     rows: list[Row] = []
     total = 0
-    if plan.interval_ms is None:
+    if not plan.keys:
         try:
             answer = await client.count(index=indices, body={"query": query_body})
             total = int(answer["count"])
@@ -170,31 +182,12 @@ async def count_in_store(
             total = 0
         rows.append(dict.fromkeys(names, total))
     else:
-        by = plan.stats.by[0].name
-        buckets: list[tuple[int, int]] = []
-        after: dict[str, Any] | None = None
-        while True:
-            source = {
-                "date_histogram": {"field": "@timestamp", "fixed_interval": f"{plan.interval_ms}ms"}
-            }
-            composite: dict[str, Any] = {"size": BUCKETS_PER_PAGE, "sources": [{"bin": source}]}
-            if after is not None:
-                composite["after"] = after
-            body = {"size": 0, "query": query_body, "aggs": {"bins": {"composite": composite}}}
-            try:
-                answer = await client.search(index=indices, body=body)
-            except NotFoundError:
-                break
-            aggregation = answer.get("aggregations", {}).get("bins", {})
-            page = aggregation.get("buckets", [])
-            buckets += [(int(b["key"]["bin"]), int(b["doc_count"])) for b in page if b["doc_count"]]
-            after = aggregation.get("after_key")
-            if len(page) < BUCKETS_PER_PAGE or after is None:
-                break
-        buckets.sort(reverse=True)  # newest first, as a scan groups them
-        for start, count in buckets:
+        groups = await _groups(client, indices, query_body, plan.keys)
+        # a scan orders groups by their newest event (equal times by event id)
+        groups.sort(key=lambda group: (-group[2], group[3]))
+        for values, count, _, _ in groups:
             total += count
-            row: Row = {by: Timestamp(start)}
+            row: Row = {item.name: value for item, value in zip(plan.stats.by, values, strict=True)}
             row.update(dict.fromkeys(names, count))
             rows.append(row)
     result = Result()
@@ -210,3 +203,65 @@ async def count_in_store(
         aggregated=True,
     )
     return result, total
+
+
+async def _groups(
+    client: AsyncOpenSearch,
+    indices: str,
+    query_body: dict[str, Any],
+    keys: tuple[tuple[str, int], ...],
+) -> list[tuple[list[Any], int, int, str]]:
+    """Every group's key values, its count, and its newest event's time and id, paging
+    through a composite aggregation."""
+    sources: list[dict[str, Any]] = []
+    for position, (kind, interval) in enumerate(keys):
+        if kind == "bin":
+            field = {"date_histogram": {"field": "@timestamp", "fixed_interval": f"{interval}ms"}}
+            sources.append({f"k{position}": field})
+        elif kind == "stream":
+            sources.append({f"k{position}": {"terms": {"field": "@log_stream"}}})
+        else:
+            sources.append({f"k{position}o": {"terms": {"field": "@owner"}}})
+            sources.append({f"k{position}g": {"terms": {"field": "@log_group"}}})
+    newest = {
+        "top_hits": {
+            "size": 1,
+            "sort": [{"@timestamp": "desc"}, {"@id": "asc"}],
+            "_source": ["@timestamp", "@id"],
+        }
+    }
+    found: list[tuple[list[Any], int, int, str]] = []
+    after: dict[str, Any] | None = None
+    while True:
+        composite: dict[str, Any] = {"size": BUCKETS_PER_PAGE, "sources": sources}
+        if after is not None:
+            composite["after"] = after
+        body = {
+            "size": 0,
+            "query": query_body,
+            "aggs": {"groups": {"composite": composite, "aggs": {"newest": newest}}},
+        }
+        try:
+            answer = await client.search(index=indices, body=body)
+        except NotFoundError:
+            return found
+        aggregation = answer.get("aggregations", {}).get("groups", {})
+        page = aggregation.get("buckets", [])
+        for bucket in page:
+            if not bucket["doc_count"]:
+                continue
+            key = bucket["key"]
+            values: list[Any] = []
+            for position, (kind, _) in enumerate(keys):
+                if kind == "bin":
+                    values.append(Timestamp(int(key[f"k{position}"])))
+                elif kind == "stream":
+                    values.append(key[f"k{position}"])
+                else:
+                    values.append(f"{key[f'k{position}o']}:{key[f'k{position}g']}")
+            hit = bucket["newest"]["hits"]["hits"][0]["_source"]
+            stamp = parse_timestamp(str(hit.get("@timestamp", ""))) or 0
+            found.append((values, int(bucket["doc_count"]), stamp, str(hit.get("@id", ""))))
+        after = aggregation.get("after_key")
+        if len(page) < BUCKETS_PER_PAGE or after is None:
+            return found

@@ -45,6 +45,9 @@ QUERIES = [
     "stats count(*) as n, count(*) as m by bin(30s) | sort n desc | limit 2",
     "filter @logStream = 'nope' | stats count(*)",
     "stats count(*)",
+    "stats count(*) by @logStream",
+    "stats count(*) as n by @log, bin(20s)",
+    "stats count(*) as n by @logStream, @log | sort n desc | limit 2",
     # narrowed in the store by the exact part of the filters, the rest evaluated here
     "filter @logStream like /./ and not (@logStream = 'nope') | stats count(*) as n",
     "filter @logStream in ['nope', '{stream}'] or @logStream = 'x' | fields @message",
@@ -129,10 +132,11 @@ def test_counts_are_planned_for_the_store_only_where_exact() -> None:
 
     assert plan_count(parse_query("stats count(*) by bin(5m) | sort @x")) is not None
     assert plan_count(parse_query("filter @logStream = 'a' | stats count(*)")) is not None
+    assert plan_count(parse_query("stats count(*) by @logStream, @log, bin(1h)")) is not None
     for scanned in (
         "stats count(*) by bin(1mo)",  # calendar months: not a fixed interval
         "stats count(@message)",
-        "stats count(*) by @logStream",
+        "stats count(*) by level",  # a JSON field: read from @message at query time
         "filter @message like 'x' | stats count(*)",
         "fields @message | stats count(*)",
     ):
