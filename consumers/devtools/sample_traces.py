@@ -38,7 +38,7 @@ class SampleRequest:
 
 def sample_requests(now_ms: int, count: int = 6, *, seed: int = 7) -> list[SampleRequest]:
     """Deterministic for a given ``now_ms`` and ``seed``."""
-    rng = random.Random(seed * 7919 + 1)
+    rng = random.Random(f"requests-{seed}")  # not the records' generator: ids never repeat
     requests = []
     for index in range(count):
         start = (now_ms - 60_000 + index * 1000) / 1000
@@ -49,7 +49,7 @@ def sample_requests(now_ms: int, count: int = 6, *, seed: int = 7) -> list[Sampl
 
 def sample_trace_records(now_ms: int, *, seed: int = 7) -> list[SamplePayload]:
     """The trace topic's sample records; ``good`` False for the one that must be refused."""
-    rng = random.Random(seed)
+    rng = random.Random(f"records-{seed}")
     records: list[SamplePayload] = []
     for index, request in enumerate(sample_requests(now_ms, seed=seed)):
         api, function, alone = _request(request, rng, throttled=index == 2)

@@ -220,7 +220,7 @@ class TraceProcessor:
     ) -> None:
         trace_id, span_id, parent_id = span["traceId"], span["spanId"], span["parentSpanId"]
         if independent:
-            owner = self.spans.get(parent_id)
+            owner = self.spans.get(f"{trace_id}/{parent_id}")
             if owner is not None:  # a subsegment sent on its own belongs to its segment's service
                 span["serviceName"] = owner.service
                 span["resource.attributes.service@name"] = owner.service
@@ -238,9 +238,10 @@ class TraceProcessor:
                 span.update(fields_found)
             else:
                 self._wait_for_root(trace_id, span_id, index, span, now, out)
-        first = self.counted.get(span_id) is None
+        key = f"{trace_id}/{span_id}"  # span ids are unique within a trace, not across them
+        first = self.counted.get(key) is None
         if first:
-            self.counted.set(span_id, True, now)
+            self.counted.set(key, True, now)
             out.derived.traces["spans"] = out.derived.traces.get("spans", 0) + 1
         out.actions.append(IndexAction(index, f"{trace_id}/{span_id}", span))
         ref = _SpanRef(
@@ -252,7 +253,7 @@ class TraceProcessor:
             is_segment,
             str(span.get("resource.attributes.aws@xray@origin", "")),
         )
-        self.spans.set(span_id, ref, now)
+        self.spans.set(key, ref, now)
         self._link(ref, span_id, parent_id, now, out)
         if "endTime" in span and span["kind"] == KIND_CLIENT and first:
             self._call(ref, span_id, span, now, out)
@@ -314,20 +315,20 @@ class TraceProcessor:
         if ref.is_segment:
             self._edge(None, ref, now, out)
         if parent_id:
-            parent = self.spans.get(parent_id)
+            parent = self.spans.get(f"{ref.trace_id}/{parent_id}")
             if parent is None:
-                waiting = self.children.get(parent_id) or []
+                waiting = self.children.get(f"{ref.trace_id}/{parent_id}") or []
                 waiting.append(ref)
-                self.children.set(parent_id, waiting, now)
+                self.children.set(f"{ref.trace_id}/{parent_id}", waiting, now)
             elif parent.service != ref.service:
                 self._edge(parent, ref, now, out)
-        for child in self.children.pop(span_id) or []:
+        for child in self.children.pop(f"{ref.trace_id}/{span_id}") or []:
             if child.service != ref.service:
                 self._edge(ref, child, now, out)
         if ref.is_segment and parent_id:
-            call = self.calls.pop(parent_id)
+            call = self.calls.pop(f"{ref.trace_id}/{parent_id}")
             if call is None:
-                self.answers.set(parent_id, ref, now)
+                self.answers.set(f"{ref.trace_id}/{parent_id}", ref, now)
             else:
                 self._count_call(call, ref.service, ref.origin or "service", out)
 
@@ -386,11 +387,12 @@ class TraceProcessor:
             ),
             span.get("durationInNanos", 0) / 1e9,
         )
-        answer = self.answers.pop(span_id)
+        answer = self.answers.pop(f"{ref.trace_id}/{span_id}")
         if answer is not None:
             self._count_call(call, answer.service, answer.origin or "service", out)
         elif span.get(_SPAN + "aws@xray@traced") == "true":
-            for _, crowded_out in self.calls.set(span_id, call, now):  # its segment may come
+            waiting_key = f"{ref.trace_id}/{span_id}"
+            for _, crowded_out in self.calls.set(waiting_key, call, now):  # its segment may come
                 self._infer(crowded_out, now, out)
         else:
             self._infer(call, now, out)

