@@ -121,6 +121,7 @@ class ApiDouble:
     documents: list[dict[str, Any]]
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     queries: dict[str, _Query] = field(default_factory=dict)
+    hold: bool = False  # queries stay Running until stopped (to test Cancel)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -148,7 +149,7 @@ class ApiDouble:
         try:
             answer = handler(body)
         except _ApiError as error:
-            return _error(error.type, error.message)
+            return _error(error.type, error.message, **error.extra)
         return web.json_response(answer, content_type="application/x-amz-json-1.1")
 
     def _describe_log_groups(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -168,13 +169,18 @@ class ApiDouble:
         try:
             query = parse_query(body["queryString"])
         except InsightsError as error:
-            raise _ApiError("MalformedQueryException", str(error)) from error
+            location = {"startCharOffset": error.position, "endCharOffset": error.position + 1}
+            raise _ApiError(
+                "MalformedQueryException",
+                error.reason,
+                queryCompileError={"location": location, "message": error.reason},
+            ) from error
         chosen = [d for d in self.documents if d.get("@log_group") in groups]
-        result = evaluate(
+        result = evaluate(  # seconds, inclusive: the end second whole, as AWS
             query,
             chosen,
             start_ms=int(body["startTime"]) * 1000,
-            end_ms=int(body["endTime"]) * 1000,
+            end_ms=int(body["endTime"]) * 1000 + 999,
         )
         query_id = str(uuid.uuid4())
         self.queries[query_id] = _Query(result)
@@ -192,7 +198,7 @@ class ApiDouble:
         }
         if query.cancelled:
             return {"status": "Cancelled", "results": [], "statistics": statistics}
-        if query.polls == 1:
+        if query.polls == 1 or self.hold:
             return {"status": "Running", "results": [], "statistics": statistics}
         results = []
         for row, pointer in zip(query.result.rows, query.result.pointers, strict=True):
@@ -205,7 +211,12 @@ class ApiDouble:
     def _get_log_record(self, body: dict[str, Any]) -> dict[str, Any]:
         for document in self.documents:
             if document.get("@id") == body.get("logRecordPointer"):
-                return {"logRecord": as_strings(discovered_fields(document))}
+                record = as_strings(discovered_fields(document))
+                del record["@ptr"]
+                # AWS's shape: times as epoch milliseconds
+                millis = str(int(discovered_fields(document)["@timestamp"]))
+                record |= {"@timestamp": millis, "@ingestionTime": millis}
+                return {"logRecord": record}
         raise _ApiError("ResourceNotFoundException", "no such record")
 
     def _stop_query(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -216,15 +227,16 @@ class ApiDouble:
 
 
 class _ApiError(Exception):
-    def __init__(self, type_: str, message: str) -> None:
+    def __init__(self, type_: str, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.type = type_
         self.message = message
+        self.extra = extra
 
 
-def _error(type_: str, message: str) -> web.Response:
+def _error(type_: str, message: str, **extra: Any) -> web.Response:
     return web.json_response(
-        {"__type": type_, "message": message},
+        {"__type": type_, "message": message, **extra},
         status=400,
         content_type="application/x-amz-json-1.1",
     )
@@ -427,7 +439,8 @@ def test_a_row_expands_to_all_the_fields_of_its_event(
     }
     event = as_strings(discovered_fields(_by_id(want.pointers[index])))
     del event["@ptr"]
-    assert shown == event
+    # GetLogRecord's epoch milliseconds read as the results' times
+    assert shown == event | {"@ingestionTime": event["@timestamp"]}
     browser.save_screenshot(str(artifacts / "expanded-row.png"))
 
     toggle.click()
@@ -482,11 +495,70 @@ def test_stats_by_bin_draws_one_bar_per_bin(
     assert not browser.find_element(By.ID, "visualization").is_displayed()
 
 
+def test_an_absolute_time_range_is_sent_and_narrows_the_rows(
+    browser: Chrome, base_url: str, api: ApiDouble
+) -> None:
+    open_page(browser, base_url, LAMBDA_GROUPS)
+    browser.find_element(By.ID, "range-absolute").click()
+    Select(browser.find_element(By.ID, "time-zone")).select_by_value("utc")
+    start_s, end_s = (NOW - 150_000) // 1000, (NOW - 30_000) // 1000
+    for element_id, seconds in (("time-from", start_s), ("time-to", end_s)):
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        browser.execute_script(
+            "arguments[0].value = arguments[1]", browser.find_element(By.ID, element_id), text
+        )
+    before = len(api.requests)
+    assert run(browser, CHART_QUERY) == "Complete"
+
+    (sent,) = [body for operation, body in api.requests[before:] if operation == "StartQuery"]
+    assert (sent["startTime"], sent["endTime"]) == (start_s, end_s)
+    want = evaluate(
+        parse_query(CHART_QUERY),
+        _in_groups(LAMBDA_GROUPS),
+        start_ms=start_s * 1000,
+        end_ms=end_s * 1000 + 999,
+    )
+    assert 0 < want.matched < expected(CHART_QUERY, LAMBDA_GROUPS).matched  # it narrows
+    assert table_rows(browser) == [as_strings(row) for row in want.rows]
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#chart rect.bar")) == len(want.rows)
+
+
+def test_cancel_stops_the_running_query(browser: Chrome, base_url: str, api: ApiDouble) -> None:
+    open_page(browser, base_url, LAMBDA_GROUPS)
+    api.hold = True
+    try:
+        box = browser.find_element(By.ID, "query")
+        box.clear()
+        box.send_keys(TABLE_QUERY)
+        before = len(api.requests)
+        browser.find_element(By.ID, "run").click()
+        cancel = browser.find_element(By.ID, "cancel")
+        _wait(browser, lambda d: cancel.is_enabled(), "the query to start")
+        _wait(
+            browser,
+            lambda d: d.find_element(By.ID, "outcome").get_attribute("data-state") == "Running",
+            "the query to run",
+        )
+        cancel.click()
+        _wait(
+            browser,
+            lambda d: d.find_element(By.ID, "outcome").get_attribute("data-state") == "Cancelled",
+            "the query to be cancelled",
+        )
+    finally:
+        api.hold = False
+    started = [op for op, _ in api.requests[before:] if op == "StartQuery"]
+    stopped = [body["queryId"] for op, body in api.requests[before:] if op == "StopQuery"]
+    assert len(started) == 1 and stopped == list(api.queries)[-1:]
+    assert not cancel.is_enabled()
+    assert text_of(browser.find_element(By.ID, "status")).startswith("Cancelled")
+
+
 def test_a_malformed_query_is_shown_in_the_page(
     browser: Chrome, base_url: str, artifacts: Path
 ) -> None:
     open_page(browser, base_url, LAMBDA_GROUPS)
-    bad = "fields @message | stats count(*) by"
+    bad = "fields @message\n| stats count(*) by"
     with pytest.raises(InsightsError) as refused:
         parse_query(bad)
     assert run(browser, bad) == "error"
@@ -494,7 +566,16 @@ def test_a_malformed_query_is_shown_in_the_page(
         browser.switch_to.alert.text  # noqa: B018 - reading it is what raises
     error = browser.find_element(By.ID, "error")
     assert error.is_displayed()
-    assert text_of(error) == f"MalformedQueryException: {refused.value}"
+    column = refused.value.position - bad.index("\n")  # 1-based on the second line
+    assert text_of(error) == (
+        f"MalformedQueryException: {refused.value.reason}"
+        f"line 2, column {column}:\n| stats count(*) by\n{' ' * (column - 1)}^"
+    )
+    # and the editor selects where it is
+    selected = browser.execute_script(
+        "const q = document.getElementById('query'); return [q.selectionStart, q.selectionEnd]"
+    )
+    assert selected[0] == refused.value.position
     assert not browser.find_element(By.ID, "results").is_displayed()
     browser.save_screenshot(str(artifacts / "error.png"))
 

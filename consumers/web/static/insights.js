@@ -47,9 +47,10 @@
 
   /** An answer of the API that is not a success: AWS's error type and message. */
   class ApiError extends Error {
-    constructor(type, message) {
+    constructor(type, message, answer) {
       super(message);
       this.type = type;
+      this.answer = answer || {}; // the whole error body: MalformedQueryException's location
     }
   }
 
@@ -80,7 +81,7 @@
       const type = rawType ? String(rawType).split("#").pop() : `HTTP ${response.status}`;
       const message =
         (answer && (answer.message || answer.Message)) || text.slice(0, 500) || response.statusText;
-      throw new ApiError(type, message);
+      throw new ApiError(type, message, answer);
     }
     if (answer === null || typeof answer !== "object") {
       throw new ApiError("InvalidResponse", "the server's answer is not a JSON object");
@@ -97,10 +98,30 @@
       type.className = "error-type";
       type.textContent = error.type;
       errorBox.append(type, `: ${error.message}`);
+      const compile = error.answer.queryCompileError;
+      if (compile && compile.location) showWhere(compile.location);
     } else {
       errorBox.textContent = error instanceof Error ? error.message : String(error);
     }
     errorBox.hidden = false;
+  }
+
+  /** Where the query is wrong, as AWS's queryCompileError says: its line with a caret under
+   * it, and the text selected in the editor, which has not changed since Run. */
+  function showWhere(location) {
+    const query = queryBox.value;
+    const start = Number(location.startCharOffset);
+    if (!Number.isInteger(start) || start < 0 || start > query.length) return;
+    const end = Math.min(Math.max(Number(location.endCharOffset) || start + 1, start + 1), query.length);
+    const lineStart = query.lastIndexOf("\n", start - 1) + 1;
+    const lineEnd = query.indexOf("\n", start) === -1 ? query.length : query.indexOf("\n", start);
+    const line = query.slice(lineStart, lineEnd);
+    const lineNumber = query.slice(0, lineStart).split("\n").length;
+    const where = document.createElement("pre");
+    where.className = "where";
+    where.textContent = `line ${lineNumber}, column ${start - lineStart + 1}:\n${line}\n${" ".repeat(start - lineStart)}^`;
+    errorBox.append(where);
+    queryBox.setSelectionRange(start, end);
   }
 
   function clearError() {
@@ -270,10 +291,10 @@
     setRunning(null);
     clearError();
     clearResults();
-    const queryString = queryBox.value.trim();
+    const queryString = queryBox.value; // as written: error offsets point into the editor
     const request = { queryString };
     try {
-      if (!queryString) throw new InputError("Write a query first.");
+      if (!queryString.trim()) throw new InputError("Write a query first.");
       const groups = selectedGroups();
       if (groups.length === 0 && !/^\s*SOURCE\b/i.test(queryString)) {
         throw new InputError("Select at least one log group.");
@@ -285,7 +306,7 @@
       showError(error);
       return;
     }
-    remember(queryString);
+    remember(queryString.trim());
     setState("Scheduled", "Starting…");
     try {
       const started = await call("StartQuery", request);
@@ -470,7 +491,7 @@
       const record = answer.logRecord && typeof answer.logRecord === "object" ? answer.logRecord : {};
       const merged = new Map(own);
       for (const [name, value] of Object.entries(record)) {
-        if (!merged.has(name) && name !== "@ptr") merged.set(name, value == null ? "" : String(value));
+        if (!merged.has(name) && name !== "@ptr") merged.set(name, recordValue(name, value));
       }
       cell.replaceChildren(fieldsTable(Array.from(merged.entries())));
       cell.dataset.state = "record";
@@ -481,6 +502,16 @@
       cell.append(note);
       cell.dataset.state = "row";
     }
+  }
+
+  /** GetLogRecord gives @timestamp and @ingestionTime as epoch milliseconds; shown as the
+   * results show times (UTC, to the millisecond), so the two read alike. */
+  function recordValue(name, value) {
+    const text = value == null ? "" : String(value);
+    if ((name === "@timestamp" || name === "@ingestionTime") && /^\d{1,15}$/.test(text)) {
+      return new Date(Number(text)).toISOString().replace("T", " ").replace("Z", "");
+    }
+    return text;
   }
 
   function fieldsTable(entries) {
