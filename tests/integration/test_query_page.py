@@ -1,7 +1,10 @@
 """The Logs Insights page (``GET /insights``) in a real browser: headless Chromium driven by selenium.
 
-The page talks to a small double of ``cwlpipe serve``'s CloudWatch Logs API, defined here
-and used by this test only: aiohttp on a free loopback port, ``POST /`` with
+Each test that needs only the API runs twice: against ``cwlpipe serve`` itself (the real
+command, over the OpenSearch-compatible store holding the documents below; skipped while the
+API is not on the branch), and against a small double of its CloudWatch Logs API, defined here
+and used by this test only, which also lets the tests see what the page sends and hold a
+query running (Cancel): aiohttp on a free loopback port, ``POST /`` with
 ``X-Amz-Target: Logs_20140328.<Operation>``, answering DescribeLogGroups (two groups a page,
 so the page must follow ``nextToken``), StartQuery (``MalformedQueryException`` for what the
 parser refuses), GetQueryResults (``Running`` on the first poll, so the page must poll),
@@ -25,9 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import itertools
 import os
 import re
+import selectors
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -39,10 +47,14 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
+from opensearchpy import AsyncOpenSearch
 
+from consumers.devtools.local_servers import free_port
 from consumers.devtools.sample_data import sample_payloads
+from consumers.opensearch.templates import index_template, template_name
 from consumers.web.page import add_page_routes
 from pipeline.config import config_from_mapping
+from pipeline.documents import IndexAction, encode_action
 from pipeline.errors import InsightsError
 from pipeline.insights import Result, evaluate, parse_query
 from pipeline.insights.discovered import discovered_fields
@@ -271,9 +283,86 @@ def api() -> ApiDouble:
 
 
 @pytest.fixture(scope="module")
-def base_url(api: ApiDouble) -> Iterator[str]:
+def double_url(api: ApiDouble) -> Iterator[str]:
     with _serving(api.app()) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def serve_url(osmem_server: Any) -> Iterator[str]:
+    """``cwlpipe serve`` over a store holding ``DOCUMENTS``, as the demo's daemon indexes them."""
+    if importlib.util.find_spec("consumers.api") is None:
+        pytest.skip("cwlpipe serve (consumers.api, issue 12's API) is not on this branch yet")
+    store = osmem_server.clone()
+    try:
+        asyncio.run(_index(store.url, DOCUMENTS))
+        with _cwlpipe_serve(store.url) as url:
+            yield url
+    finally:
+        store.close()
+
+
+async def _index(store: str, sources: list[dict[str, Any]]) -> None:
+    client = AsyncOpenSearch(hosts=[store], timeout=120)
+    try:  # the daemon's template first, as cwlpipe run installs it
+        await client.indices.put_index_template(
+            name=template_name("cwl"), body=index_template("cwl")
+        )
+        day = time.strftime("%Y.%m.%d", time.gmtime(NOW / 1000))
+        body = b"".join(encode_action(IndexAction(f"cwl-{day}", s["@id"], s)) for s in sources)
+        answer = await client.bulk(body=body, params={"refresh": "true"})
+        assert not answer["errors"]
+    finally:
+        await client.close()
+
+
+@contextlib.contextmanager
+def _cwlpipe_serve(store: str) -> Iterator[str]:
+    """The real command, on a free loopback port; its URL once it says it listens."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CWLPIPE_")}
+    env["CWLPIPE_OPENSEARCH_URL"] = store
+    command = [sys.executable, "-m", "consumers.cli", "serve", "--listen"]
+    server = subprocess.Popen(
+        [*command, f"127.0.0.1:{free_port()}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        lines: list[str] = []
+        with selectors.DefaultSelector() as selector:
+            selector.register(server.stdout, selectors.EVENT_READ)
+            deadline = time.monotonic() + 60
+            while not lines or "cwlpipe serve: http" not in lines[-1]:
+                left = deadline - time.monotonic()
+                assert left > 0 and selector.select(left), f"cwlpipe serve did not start: {lines}"
+                line = server.stdout.readline()
+                assert line, f"cwlpipe serve exited {server.wait()}: {lines}"
+                lines.append(line)
+        found = re.search(r"(http://\S+)", lines[-1])
+        assert found is not None
+        yield found.group(1)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        finally:
+            if server.poll() is None:
+                server.kill()
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str  # in the test ids and the screenshots' names
+    url: str
+
+
+@pytest.fixture(scope="module", params=["double", "serve"])
+def server(request: pytest.FixtureRequest) -> Server:
+    """The page on the test's API double, then on the real ``cwlpipe serve``."""
+    return Server(request.param, request.getfixturevalue(f"{request.param}_url"))
 
 
 @pytest.fixture(scope="module")
@@ -374,8 +463,8 @@ def text_of(element: WebElement) -> str:
 # -- the tests -----------------------------------------------------------------------------
 
 
-def test_the_page_is_served_and_lists_the_log_groups(browser: Chrome, base_url: str) -> None:
-    open_page(browser, base_url, [])
+def test_the_page_is_served_and_lists_the_log_groups(browser: Chrome, server: Server) -> None:
+    open_page(browser, server.url, [])
     assert browser.title.startswith("Logs Insights")
     options = [text_of(o) for o in browser.find_elements(By.CSS_SELECTOR, "#log-groups option")]
     assert options == sorted({d["@log_group"] for d in DOCUMENTS})  # every page of them
@@ -387,10 +476,9 @@ def test_the_page_is_served_and_lists_the_log_groups(browser: Chrome, base_url: 
 
 
 def test_a_query_shows_the_statistics_and_the_evaluators_rows(
-    browser: Chrome, base_url: str, api: ApiDouble, artifacts: Path
+    browser: Chrome, server: Server, artifacts: Path
 ) -> None:
-    open_page(browser, base_url, LAMBDA_GROUPS)
-    before = len(api.requests)
+    open_page(browser, server.url, LAMBDA_GROUPS)
     assert run(browser, TABLE_QUERY) == "Complete"
 
     want = expected(TABLE_QUERY, LAMBDA_GROUPS)
@@ -398,8 +486,15 @@ def test_a_query_shows_the_statistics_and_the_evaluators_rows(
     statistics = text_of(browser.find_element(By.ID, "statistics"))
     assert statistics == f"{want.matched} records matched | {want.scanned} records scanned"
     assert table_rows(browser) == [as_strings(row) for row in want.rows]
+    browser.save_screenshot(str(artifacts / f"{server.name}-table.png"))
 
-    # what the page asked: the picked groups, the last hour by default, polled until Complete
+
+def test_the_page_sends_the_groups_and_the_last_hour_and_polls(
+    browser: Chrome, double_url: str, api: ApiDouble
+) -> None:
+    open_page(browser, double_url, LAMBDA_GROUPS)
+    before = len(api.requests)
+    assert run(browser, TABLE_QUERY) == "Complete"
     sent = [body for operation, body in api.requests[before:] if operation == "StartQuery"]
     assert len(sent) == 1
     assert sorted(sent[0]["logGroupNames"]) == sorted(LAMBDA_GROUPS)
@@ -407,14 +502,13 @@ def test_a_query_shows_the_statistics_and_the_evaluators_rows(
     assert sent[0]["endTime"] - sent[0]["startTime"] in (3600, 3601)  # whole seconds, widened
     assert abs(sent[0]["endTime"] - time.time()) < 60
     polls = [b for op, b in api.requests[before:] if op == "GetQueryResults"]
-    assert len(polls) >= 2  # Running, then Complete
-    browser.save_screenshot(str(artifacts / "table.png"))
+    assert len(polls) >= 2  # the double answers Running first: the page polls until Complete
 
 
 def test_a_row_expands_to_all_the_fields_of_its_event(
-    browser: Chrome, base_url: str, artifacts: Path
+    browser: Chrome, server: Server, artifacts: Path
 ) -> None:
-    open_page(browser, base_url, LAMBDA_GROUPS)
+    open_page(browser, server.url, LAMBDA_GROUPS)
     assert run(browser, TABLE_QUERY) == "Complete"
     want = expected(TABLE_QUERY, LAMBDA_GROUPS)
     # a row whose event has JSON fields: more than the query's two columns to show
@@ -441,7 +535,7 @@ def test_a_row_expands_to_all_the_fields_of_its_event(
     del event["@ptr"]
     # GetLogRecord's epoch milliseconds read as the results' times
     assert shown == event | {"@ingestionTime": event["@timestamp"]}
-    browser.save_screenshot(str(artifacts / "expanded-row.png"))
+    browser.save_screenshot(str(artifacts / f"{server.name}-expanded-row.png"))
 
     toggle.click()
     _wait(
@@ -457,9 +551,9 @@ def _by_id(pointer: str | None) -> dict[str, Any]:
 
 
 def test_stats_by_bin_draws_one_bar_per_bin(
-    browser: Chrome, base_url: str, artifacts: Path
+    browser: Chrome, server: Server, artifacts: Path
 ) -> None:
-    open_page(browser, base_url, LAMBDA_GROUPS)
+    open_page(browser, server.url, LAMBDA_GROUPS)
     assert run(browser, CHART_QUERY) == "Complete"
     want = expected(CHART_QUERY, LAMBDA_GROUPS)
     assert len(want.rows) >= MINUTES - 1, want.rows  # several bins, or the test proves little
@@ -488,7 +582,7 @@ def test_stats_by_bin_draws_one_bar_per_bin(
         ratio = heights[higher] / heights[lower]
         assert ratio == pytest.approx(drawn[higher] / drawn[lower], rel=0.01)
     assert table_rows(browser) == [as_strings(row) for row in want.rows]
-    browser.save_screenshot(str(artifacts / "chart.png"))
+    browser.save_screenshot(str(artifacts / f"{server.name}-chart.png"))
 
     # a query without bins has no chart
     assert run(browser, TABLE_QUERY) == "Complete"
@@ -496,9 +590,9 @@ def test_stats_by_bin_draws_one_bar_per_bin(
 
 
 def test_an_absolute_time_range_is_sent_and_narrows_the_rows(
-    browser: Chrome, base_url: str, api: ApiDouble
+    browser: Chrome, double_url: str, api: ApiDouble
 ) -> None:
-    open_page(browser, base_url, LAMBDA_GROUPS)
+    open_page(browser, double_url, LAMBDA_GROUPS)
     browser.find_element(By.ID, "range-absolute").click()
     Select(browser.find_element(By.ID, "time-zone")).select_by_value("utc")
     start_s, end_s = (NOW - 150_000) // 1000, (NOW - 30_000) // 1000
@@ -523,8 +617,8 @@ def test_an_absolute_time_range_is_sent_and_narrows_the_rows(
     assert len(browser.find_elements(By.CSS_SELECTOR, "#chart rect.bar")) == len(want.rows)
 
 
-def test_cancel_stops_the_running_query(browser: Chrome, base_url: str, api: ApiDouble) -> None:
-    open_page(browser, base_url, LAMBDA_GROUPS)
+def test_cancel_stops_the_running_query(browser: Chrome, double_url: str, api: ApiDouble) -> None:
+    open_page(browser, double_url, LAMBDA_GROUPS)
     api.hold = True
     try:
         box = browser.find_element(By.ID, "query")
@@ -555,9 +649,9 @@ def test_cancel_stops_the_running_query(browser: Chrome, base_url: str, api: Api
 
 
 def test_a_malformed_query_is_shown_in_the_page(
-    browser: Chrome, base_url: str, artifacts: Path
+    browser: Chrome, server: Server, artifacts: Path
 ) -> None:
-    open_page(browser, base_url, LAMBDA_GROUPS)
+    open_page(browser, server.url, LAMBDA_GROUPS)
     bad = "fields @message\n| stats count(*) by"
     with pytest.raises(InsightsError) as refused:
         parse_query(bad)
@@ -577,7 +671,7 @@ def test_a_malformed_query_is_shown_in_the_page(
     )
     assert selected[0] == refused.value.position
     assert not browser.find_element(By.ID, "results").is_displayed()
-    browser.save_screenshot(str(artifacts / "error.png"))
+    browser.save_screenshot(str(artifacts / f"{server.name}-error.png"))
 
     # the next good query clears it
     assert run(browser, TABLE_QUERY) == "Complete"
@@ -585,17 +679,17 @@ def test_a_malformed_query_is_shown_in_the_page(
 
 
 def test_no_log_group_is_refused_before_anything_is_sent(
-    browser: Chrome, base_url: str, api: ApiDouble
+    browser: Chrome, double_url: str, api: ApiDouble
 ) -> None:
-    open_page(browser, base_url, [])
+    open_page(browser, double_url, [])
     before = len(api.requests)
     assert run(browser, TABLE_QUERY) == "invalid"
     assert "log group" in text_of(browser.find_element(By.ID, "error"))
     assert [op for op, _ in api.requests[before:]] == []
 
 
-def test_the_last_queries_are_kept(browser: Chrome, base_url: str) -> None:
-    open_page(browser, base_url, LAMBDA_GROUPS)
+def test_the_last_queries_are_kept(browser: Chrome, server: Server) -> None:
+    open_page(browser, server.url, LAMBDA_GROUPS)
     assert run(browser, CHART_QUERY) == "Complete"
     assert run(browser, TABLE_QUERY) == "Complete"
     browser.refresh()
@@ -616,32 +710,32 @@ def test_the_last_queries_are_kept(browser: Chrome, base_url: str) -> None:
 
 
 def test_everything_the_page_loads_comes_from_its_own_server(
-    browser: Chrome, base_url: str
+    browser: Chrome, server: Server
 ) -> None:
     browser.get_log("browser")  # drop what earlier tests logged
-    open_page(browser, base_url, LAMBDA_GROUPS)
+    open_page(browser, server.url, LAMBDA_GROUPS)
     assert run(browser, CHART_QUERY) == "Complete"
     loaded = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)"
     )
-    assert loaded and all(name.startswith(base_url + "/") for name in loaded), loaded
+    assert loaded and all(name.startswith(server.url + "/") for name in loaded), loaded
     problems = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
     assert problems == []
 
 
-def test_the_page_routes_serve_only_the_pages_files(base_url: str) -> None:
+def test_the_page_routes_serve_only_the_pages_files(server: Server) -> None:
     """Without a browser: the content types and the policy that keeps the page offline."""
     import urllib.error
     import urllib.request
 
-    with urllib.request.urlopen(f"{base_url}/insights", timeout=10) as answer:
+    with urllib.request.urlopen(f"{server.url}/insights", timeout=10) as answer:
         assert answer.headers.get_content_type() == "text/html"
         policy = answer.headers["Content-Security-Policy"]
         page = answer.read().decode()
     assert "default-src 'none'" in policy and "connect-src 'self'" in policy
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
-    with urllib.request.urlopen(f"{base_url}/insights/static/insights.js", timeout=10) as answer:
+    with urllib.request.urlopen(f"{server.url}/insights/static/insights.js", timeout=10) as answer:
         assert answer.headers.get_content_type() == "text/javascript"
     with pytest.raises(urllib.error.HTTPError) as missing:
-        urllib.request.urlopen(f"{base_url}/insights/static/page.py", timeout=10)
+        urllib.request.urlopen(f"{server.url}/insights/static/page.py", timeout=10)
     assert missing.value.code == 404
