@@ -70,6 +70,7 @@ from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
 from selenium.webdriver import Chrome, ChromeOptions  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
 from selenium.webdriver.support.select import Select  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -422,15 +423,19 @@ def open_page(driver: Chrome, base_url: str, groups: list[str]) -> None:
         picker.select_by_visible_text(group)
 
 
-def run(driver: Chrome, query: str) -> str:
-    """Types ``query``, presses Run, waits for the run to end and returns its state: a final
-    status of GetQueryResults, ``error`` (the API refused) or ``invalid`` (nothing sent)."""
+def run(driver: Chrome, query: str, *, keyboard: bool = False) -> str:
+    """Types ``query``, presses Run (or Ctrl+Enter in the editor), waits for the run to end and
+    returns its state: a final status of GetQueryResults, ``error`` (the API refused) or
+    ``invalid`` (nothing sent)."""
     box = driver.find_element(By.ID, "query")
     box.clear()
     box.send_keys(query)
     # the state the last run left is replaced as soon as Run is pressed
     driver.execute_script("document.getElementById('outcome').dataset.state = 'pressed'")
-    driver.find_element(By.ID, "run").click()
+    if keyboard:
+        box.send_keys(Keys.CONTROL, Keys.ENTER)
+    else:
+        driver.find_element(By.ID, "run").click()
 
     def ended(d: Chrome) -> str | None:
         state = d.find_element(By.ID, "outcome").get_attribute("data-state")
@@ -473,6 +478,14 @@ def test_the_page_is_served_and_lists_the_log_groups(browser: Chrome, server: Se
     assert text_of(browser.find_element(By.ID, "run")) == "Run"
     relative = Select(browser.find_element(By.ID, "relative-range"))
     assert int(relative.first_selected_option.get_attribute("value") or 0) >= 300
+    # the filter box narrows a long list
+    browser.find_element(By.ID, "log-group-filter").send_keys("lambda")
+    shown = [
+        text_of(o)
+        for o in browser.find_elements(By.CSS_SELECTOR, "#log-groups option")
+        if not o.get_property("hidden")  # selenium counts any option of a shown list as shown
+    ]
+    assert shown == sorted(g for g in options if "lambda" in g) and len(shown) < len(options)
 
 
 def test_a_query_shows_the_statistics_and_the_evaluators_rows(
@@ -691,7 +704,7 @@ def test_no_log_group_is_refused_before_anything_is_sent(
 def test_the_last_queries_are_kept(browser: Chrome, server: Server) -> None:
     open_page(browser, server.url, LAMBDA_GROUPS)
     assert run(browser, CHART_QUERY) == "Complete"
-    assert run(browser, TABLE_QUERY) == "Complete"
+    assert run(browser, TABLE_QUERY, keyboard=True) == "Complete"
     browser.refresh()
     _wait(
         browser,
