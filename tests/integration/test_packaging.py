@@ -29,7 +29,14 @@ pytestmark = pytest.mark.integration
 LEFT_OUT = shutil.ignore_patterns(
     ".venv", "build", "dist", "*.egg-info", ".git", "__pycache__", ".*_cache", ".hypothesis"
 )
-RESOURCES = ("consumers/resources/pipeline.yaml", "consumers/resources/dead_letter.avsc")
+RESOURCES = (
+    "consumers/resources/pipeline.yaml",
+    "consumers/resources/dead_letter.avsc",
+    # the query page (cwlpipe serve's /insights)
+    "consumers/web/static/insights.html",
+    "consumers/web/static/insights.css",
+    "consumers/web/static/insights.js",
+)
 
 
 @dataclass(frozen=True, slots=True)
