@@ -16,6 +16,7 @@ from consumers.cli import (
     produce_samples,
     retention,
     run,
+    serve,
     test_pattern,
     validate,
     xray_listen,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(commands)
     retention.register(commands)
     produce_samples.register(commands)
+    serve.register(commands)
     test_pattern.register(commands)
     validate.register(commands)
     xray_listen.register(commands)

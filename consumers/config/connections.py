@@ -5,7 +5,8 @@ config file serves every deployment: ``CWLPIPE_KAFKA_BOOTSTRAP``,
 ``CWLPIPE_INPUT_TOPICS`` (comma separated), ``CWLPIPE_GROUP_ID``,
 ``CWLPIPE_DLQ_TOPIC``, ``CWLPIPE_OPENSEARCH_URL``, ``CWLPIPE_METRICS_PORT``,
 ``CWLPIPE_TRACE_TOPICS`` (comma separated),
-plus ``CWLPIPE_KAFKA_SASL_PASSWORD`` and ``CWLPIPE_OPENSEARCH_PASSWORD`` so
+plus ``CWLPIPE_KAFKA_SASL_PASSWORD``, ``CWLPIPE_OPENSEARCH_PASSWORD`` and
+``CWLPIPE_FIREHOSE_ACCESS_KEY`` so
 secrets need not sit in the file. The environment is passed in, never read
 here.
 """
@@ -39,6 +40,7 @@ ENVIRONMENT_OVERRIDES: dict[str, tuple[str, str, str]] = {
     "CWLPIPE_OPENSEARCH_PASSWORD": ("opensearch", "password", "str"),
     "CWLPIPE_METRICS_PORT": ("metrics", "port", "int"),
     "CWLPIPE_TRACE_TOPICS": ("traces", "input_topics", "list"),
+    "CWLPIPE_FIREHOSE_ACCESS_KEY": ("api", "firehose_access_key", "str"),
 }
 # Kafka and OpenSearch size fields are 32-bit signed integers on the wire.
 BYTES = Bounds(1024, 2**31 - 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from consumers.config.api import PENDING_QUERIES, REQUEST_BYTES, RUNNING_QUERIES
 from consumers.config.connections import (
     BYTES,
     COMPRESS_LEVEL,
@@ -155,6 +156,62 @@ KEYS: tuple[Key, ...] = (
         str(DEFAULT_MAX_LABEL_SETS),
         "label sets per metric; more are dropped and counted",
         COUNT,
+    ),
+    Key("api", "mapping", "{}", "cwlpipe serve: the CloudWatch Logs API and Firehose endpoint"),
+    Key(
+        "api.listen",
+        "host:port",
+        "127.0.0.1:4586",
+        "beyond loopback only with credentials (--listen overrides)",
+    ),
+    Key(
+        "api.credentials",
+        "mapping",
+        "{}",
+        "access key id -> name of the environment variable with its secret; set: SigV4 required",
+    ),
+    Key(
+        "api.max_request_bytes",
+        "integer",
+        "1048576",
+        "largest API request body (413 beyond)",
+        REQUEST_BYTES,
+    ),
+    Key(
+        "api.firehose_max_request_bytes",
+        "integer",
+        "134217728",
+        "largest Firehose delivery, decompressed (413 beyond)",
+        REQUEST_BYTES,
+    ),
+    Key(
+        "api.firehose_access_key",
+        "secret",
+        "none",
+        "X-Amz-Firehose-Access-Key required when set; never printed",
+    ),
+    Key(
+        "api.firehose_timeout_s",
+        "seconds",
+        "60",
+        "a delivery not acknowledged by Kafka within this fails (Firehose retries)",
+        SECONDS,
+    ),
+    Key("api.query_timeout_s", "seconds", "60", "an Insights query runs at most", SECONDS),
+    Key("api.query_scan_cap", "integer", "1000000", "documents an Insights query scans", COUNT),
+    Key(
+        "api.max_running_queries",
+        "integer",
+        "2",
+        "Insights queries running at once; more wait as Scheduled",
+        RUNNING_QUERIES,
+    ),
+    Key(
+        "api.max_pending_queries",
+        "integer",
+        "30",
+        "unfinished queries; StartQuery beyond: LimitExceededException",
+        PENDING_QUERIES,
     ),
     Key("lambda", "mapping", "{}", "Lambda platform lines and the cost estimate"),
     Key("lambda.enabled", "boolean", "true", "Lambda platform lines -> lambda.* and metrics"),

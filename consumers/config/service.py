@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from consumers.config.api import ApiConfig, parse_api
 from consumers.config.connections import (
     KafkaConfig,
     OpenSearchConfig,
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_LABEL_SETS = 1000
-SHELL_SECTIONS = ("kafka", "metrics", "opensearch", "shutdown_deadline_s")
+SHELL_SECTIONS = ("api", "kafka", "metrics", "opensearch", "shutdown_deadline_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class ServiceConfig:
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     opensearch: OpenSearchConfig = field(default_factory=OpenSearchConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     shutdown_deadline_s: float = 30.0
     file: str | None = None
 
@@ -90,13 +92,15 @@ def service_config(
 ) -> ServiceConfig:
     if not isinstance(data, Mapping):
         raise ConfigError("the configuration must be a mapping of sections", file=file)
-    top = Section(apply_environment(data, env or {}), file)
+    env = env or {}
+    top = Section(apply_environment(data, env), file)
     top.only(sorted((*CORE_SECTIONS, *SHELL_SECTIONS)))
     return ServiceConfig(
         core=core_config(top),
         kafka=parse_kafka(top.section("kafka")),
         opensearch=parse_opensearch(top.section("opensearch")),
         metrics=_metrics(top.section("metrics")),
+        api=parse_api(top.section("api"), env),
         shutdown_deadline_s=top.number("shutdown_deadline_s", 30.0, SECONDS),
         file=file,
     )
