@@ -33,6 +33,8 @@ log = logging.getLogger("cwlpipe")
 FINISHED = ("Complete", "Failed", "Cancelled", "Timeout")
 #: finished queries remembered at most
 KEEP = 1000
+#: beyond the timeout, what the executor gets to stop its own scan and answer partially
+GRACE_S = 5.0
 
 #: runs one query on the store: (query, groups, start_ms, end_ms) -> its answer
 Runner = Callable[[Query, Sequence[str], int, int], Awaitable[InsightsRun]]
@@ -126,7 +128,7 @@ class QueryRegistry:
                 record.status = "Running"
                 run = await asyncio.wait_for(
                     self._runner(record.query, record.groups, record.start_ms, record.end_ms),
-                    self._timeout_s + 5.0,  # the executor stops its scan at the timeout itself
+                    self._timeout_s + GRACE_S,
                 )
             record.run = run
             self._finish(record, "Complete")

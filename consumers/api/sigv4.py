@@ -57,7 +57,8 @@ def verify(
 
     ``url`` is the request's URL as the client addressed it (scheme, Host, path, query).
     """
-    authorization = headers.get("Authorization")
+    headers = {name.lower(): value for name, value in headers.items()}
+    authorization = headers.get("authorization")
     if not authorization:
         raise ApiError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
     match = _AUTHORIZATION.match(authorization.strip())
@@ -74,7 +75,7 @@ def verify(
             "The security token included in the request is invalid.",
             403,
         )
-    amz_date = headers.get("X-Amz-Date")
+    amz_date = headers.get("x-amz-date")
     if not amz_date:
         raise _incomplete("Authorization requires the X-Amz-Date header.")
     try:
