@@ -92,6 +92,10 @@ class ApiServer:
     async def start(self) -> int:
         """Listen; returns the port (useful with port 0). Raises :class:`ListenRefused`, or
         OSError when the address is taken."""
+        for key_id, variable in self.config.api.unset_credentials:
+            raise ShellError(
+                f"api.credentials.{key_id}: the environment variable {variable} is not set"
+            )
         if not self._secrets and not is_loopback(self.host):
             raise ListenRefused(
                 f"refusing to listen on {self.host}: without api.credentials only loopback "

@@ -8,7 +8,8 @@ the default config until everything is committed, and prints what landed:
 indices and counts, the service map, dead letters with their reasons, Lambda
 and X-Ray edge metrics, a request's log lines and spans found by one trace
 id, and the metrics URL.
-``--keep-running`` leaves it all up until Ctrl-C, to look around.
+``--keep-running`` leaves it all up until Ctrl-C, to look around, with the
+CloudWatch Logs API (``cwlpipe serve``) and the query page on loopback.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
+from consumers.api.server import ApiServer
 from consumers.cli.common import EXIT_CONFIG, load
 from consumers.cli.run import build_daemon, serve
 from consumers.config.file import DEFAULT_CONFIG
@@ -145,8 +147,17 @@ async def _demo(config: ServiceConfig, *, keep_running: bool) -> int:
             f"metrics:       {daemon.server.url}"
         )
         if keep_running and not interrupted.is_set():
+            api = ApiServer(config, "127.0.0.1", 0, client=daemon.sink.client)
+            await api.start()
+            print(
+                f"Logs API:      {api.url}  (aws logs ... --endpoint-url {api.url})\n"
+                f"query page:    {api.url}/insights"
+            )
             print("running; Ctrl-C to stop", flush=True)
-            await interrupted.wait()
+            try:
+                await interrupted.wait()
+            finally:
+                await api.stop()
     daemon.request_stop()
     code = int(await task)
     print("stopped the daemon; stopping the broker and the store")

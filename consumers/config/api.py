@@ -2,8 +2,9 @@
 
 Credentials map an access key id to the *name* of an environment variable
 holding its secret, so no secret sits in the file; the variable is read when
-the config is loaded (the environment is passed in, never read here) and a
-missing one stops start-up with the key that names it. The Firehose access
+the config is loaded (the environment is passed in, never read here); one that is unset stops
+``cwlpipe serve`` with the key that names it, and only it: ``cwlpipe run``
+reads the same file without needing the API's secrets. The Firehose access
 key comes from ``CWLPIPE_FIREHOSE_ACCESS_KEY`` or the file.
 """
 
@@ -36,6 +37,8 @@ class ApiConfig:
     listen: str = DEFAULT_LISTEN
     #: access key id -> its secret (read from the environment variable the file names)
     credentials: tuple[tuple[str, Secret], ...] = ()
+    #: (access key id, variable) of credentials whose variable was not set
+    unset_credentials: tuple[tuple[str, str], ...] = ()
     max_request_bytes: int = 1024 * 1024  # the CloudWatch Logs API's JSON requests
     firehose_max_request_bytes: int = 128 * 1024 * 1024  # a Firehose delivery, decompressed
     firehose_access_key: Secret | None = None
@@ -90,9 +93,11 @@ def parse_api(section: Section, env: Mapping[str, str]) -> ApiConfig:
     if firehose_key is not None and not firehose_key.value:
         raise section.error("firehose_access_key", "must not be empty")
     running = section.integer("max_running_queries", d.max_running_queries, RUNNING_QUERIES)
+    credentials, unset = _credentials(section.section("credentials"), env)
     return ApiConfig(
         listen=listen,
-        credentials=_credentials(section.section("credentials"), env),
+        credentials=credentials,
+        unset_credentials=unset,
         max_request_bytes=section.integer("max_request_bytes", d.max_request_bytes, REQUEST_BYTES),
         firehose_max_request_bytes=section.integer(
             "firehose_max_request_bytes", d.firehose_max_request_bytes, REQUEST_BYTES
@@ -108,14 +113,18 @@ def parse_api(section: Section, env: Mapping[str, str]) -> ApiConfig:
     )
 
 
-def _credentials(section: Section, env: Mapping[str, str]) -> tuple[tuple[str, Secret], ...]:
+def _credentials(
+    section: Section, env: Mapping[str, str]
+) -> tuple[tuple[tuple[str, Secret], ...], tuple[tuple[str, str], ...]]:
     found: list[tuple[str, Secret]] = []
+    unset: list[tuple[str, str]] = []
     for key_id in section.data:
         if not isinstance(key_id, str) or not key_id.isalnum():
             raise section.error(str(key_id), "an access key id is letters and digits")
         variable = section.string(key_id)
         secret = env.get(variable)
-        if not secret:
-            raise section.error(key_id, f"the environment variable {variable} is not set")
-        found.append((key_id, Secret(secret)))
-    return tuple(found)
+        if secret:
+            found.append((key_id, Secret(secret)))
+        else:
+            unset.append((key_id, variable))
+    return tuple(found), tuple(unset)

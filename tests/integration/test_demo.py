@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from consumers.devtools.sample_data import sample_payloads
+from tests.integration.api_helpers import logs_client
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +55,9 @@ def test_ctrl_c_on_a_running_demo_stops_everything_and_exits_0(kafka_bootstrap: 
                 break
         else:
             raise AssertionError("the demo never got to running:\n" + "".join(seen))
+        api = next(line.split()[2] for line in seen if line.startswith("Logs API:"))
+        groups = logs_client(api).describe_log_groups()["logGroups"]
+        assert "/aws/lambda/checkout" in [g["logGroupName"] for g in groups]
         os.killpg(demo.pid, signal.SIGINT)
         out, err = demo.communicate(timeout=60)
     finally:
@@ -65,6 +69,10 @@ def test_ctrl_c_on_a_running_demo_stops_everything_and_exits_0(kafka_bootstrap: 
     assert "stopped the daemon; stopping the broker and the store" in out
     broker = next(line.split()[-1] for line in seen if line.startswith("Kafka broker:"))
     store = next(line.split()[-1] for line in seen if line.startswith("OpenSearch:"))
-    for host, port in (broker.rsplit(":", 1), store.removeprefix("http://").rsplit(":", 1)):
+    for host, port in (
+        broker.rsplit(":", 1),
+        store.removeprefix("http://").rsplit(":", 1),
+        api.removeprefix("http://").rsplit(":", 1),
+    ):
         with pytest.raises(OSError):
             socket.create_connection((host, int(port)), timeout=2).close()

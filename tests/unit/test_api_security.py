@@ -15,6 +15,7 @@ from consumers.api.server import ApiServer, ListenRefused, is_loopback
 from consumers.api.sigv4 import verify
 from consumers.config.api import split_listen
 from consumers.config.service import service_config
+from consumers.runtime.errors import ShellError
 from pipeline.errors import ConfigError
 
 URL = "http://127.0.0.1:4586/"
@@ -134,10 +135,13 @@ def test_credentials_name_environment_variables() -> None:
     assert "s3cret" not in repr(config)
 
 
-def test_a_credential_whose_variable_is_unset_stops_start_up() -> None:
-    with pytest.raises(ConfigError) as raised:
-        service_config({"api": {"credentials": {"AKIDEXAMPLE": "MY_SECRET"}}}, env={})
-    assert raised.value.key == "api.credentials.AKIDEXAMPLE"
+async def test_a_credential_whose_variable_is_unset_stops_serve_not_the_config() -> None:
+    data = {"opensearch": {"url": "http://127.0.0.1:9"}}
+    config = service_config({**data, "api": {"credentials": {"AKIDEXAMPLE": "MY_SECRET"}}}, env={})
+    server = ApiServer(config, "127.0.0.1", 0)
+    with pytest.raises(ShellError, match=r"api.credentials.AKIDEXAMPLE: .* MY_SECRET is not set"):
+        await server.start()
+    await server.stop()
 
 
 def test_the_firehose_key_comes_from_the_environment() -> None:
