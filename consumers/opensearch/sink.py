@@ -80,7 +80,7 @@ def make_client(settings: OpenSearchConfig) -> AsyncOpenSearch:
 
 def _sigv4(settings: OpenSearchConfig) -> Any:
     try:
-        import boto3  # type: ignore[import-not-found]
+        import boto3
         from opensearchpy import AWSV4SignerAsyncAuth
     except ImportError as error:  # the optional ``aws`` extra
         raise ValueError("SigV4 needs boto3: pip install 'cwl-pipeline[aws]'") from error
