@@ -19,13 +19,16 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY --from=build /wheels /wheels
-RUN pip install /wheels/*.whl && rm -rf /wheels && useradd --create-home --uid 10001 cwlpipe
+# The aws extra (boto3): SigV4 to Amazon OpenSearch, and cwlpipe serve's SigV4 verification,
+# which it needs to listen beyond loopback.
+RUN pip install "$(ls /wheels/*.whl)[aws]" && rm -rf /wheels \
+    && useradd --create-home --uid 10001 cwlpipe
 # The service's config for docker-compose.yml (compose service names instead of localhost).
 COPY configs/docker.yaml /app/configs/docker.yaml
 WORKDIR /app
 USER cwlpipe
 
-EXPOSE 9108
+EXPOSE 9108 4586
 HEALTHCHECK --interval=15s --timeout=3s --retries=4 \
   CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:9108/healthz', timeout=2)" || exit 1
 ENTRYPOINT ["cwlpipe"]

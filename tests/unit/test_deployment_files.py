@@ -126,7 +126,7 @@ def test_the_image_installs_the_built_wheel_not_the_source_tree() -> None:
     assert "gcc" in build and "gcc" not in final  # the compiler stays in the build stage
     assert "pip wheel --no-deps --wheel-dir /wheels ." in build
     assert "COPY --from=build /wheels /wheels" in final
-    assert "pip install /wheels/*.whl" in final
+    assert 'pip install "$(ls /wheels/*.whl)[aws]"' in final  # the wheel, with the aws extra
     assert "-e" not in re.findall(r"pip install (\S+)", final)
     assert not any(f"COPY {part}" in final for part in packages)
 
