@@ -49,7 +49,7 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -62,6 +62,7 @@ from consumers.runtime.protocols import (
     Document,
     Partition,
     Pipeline,
+    PreparingSink,
     Record,
     Refusal,
     Sink,
@@ -103,6 +104,7 @@ class _Prepared:
     documents: dict[str, list[Document]] = field(default_factory=dict)
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
     derived: list[DerivedMetrics] = field(default_factory=list)
+    partitions: set[Partition] = field(default_factory=set)  # of the records handled
     control: int = 0
     events: int = 0
     filtered_by_route: dict[str, int] = field(default_factory=dict)
@@ -142,6 +144,9 @@ class BatchLoop:
         self.source = source
         self.pipelines = {pipeline.name: pipeline for pipeline in pipelines}
         self.by_topic = {topic: pipeline for pipeline in pipelines for topic in pipeline.topics}
+        self._prepare_writes: dict[str, Callable[[list[Document]], list[Document]]] = {
+            p.name: p.sink.prepare for p in pipelines if isinstance(p.sink, PreparingSink)
+        }
         self.dead_letters = dead_letters
         self.metrics = metrics
         self.stop = stop
@@ -269,7 +274,9 @@ class BatchLoop:
         refused: list[Refusal] = []
         indexed = 0
         for name, documents in prepared.documents.items():
-            outcome = await self._write(self.pipelines[name].sink, documents, batch.epochs)
+            outcome = await self._write(
+                self.pipelines[name].sink, documents, batch.epochs, prepared.partitions
+            )
             if outcome is None:
                 return False
             indexed += outcome[0]
@@ -328,13 +335,24 @@ class BatchLoop:
     # -- CPU work (worker thread) ------------------------------------------------------------
 
     def _prepare(self, records: list[Record], limit: int, prepared: _Prepared) -> None:
-        """Take records until the batch weighs ``limit`` (at least one); the rest is remainder."""
+        """Take records until the batch weighs ``limit`` (at least one); the rest is remainder.
+        Then the sinks that can do their per-document work ahead do it here, off the event
+        loop."""
         for position, record in enumerate(records):
             if prepared.weight >= limit:
                 prepared.remainder = records[position:]
                 break
             prepared.handled.append(record)
+            prepared.partitions.add(record.where)
             prepared.weight += len(record.value) + self._prepare_one(record, prepared)
+        for name, documents in prepared.documents.items():
+            prepare = self._prepare_writes.get(name)
+            if prepare is None:
+                continue
+            try:
+                prepared.documents[name] = prepare(documents)
+            except Exception as error:  # a sink bug: its write does the same work later
+                log.warning("preparing the %s write failed: %s", name, describe(error))
 
     def _prepare_one(self, record: Record, prepared: _Prepared) -> int:
         """Process and encode one record; returns the bytes its documents add to the batch
@@ -410,14 +428,18 @@ class BatchLoop:
     # -- writing -----------------------------------------------------------------------------
 
     async def _write(
-        self, sink: Sink, documents: list[Document], epochs: Mapping[Partition, int]
+        self,
+        sink: Sink,
+        documents: list[Document],
+        epochs: Mapping[Partition, int],
+        partitions: set[Partition],
     ) -> tuple[int, list[Refusal]] | None:
         """Every document still owned acknowledged or refused for good; None past the stop
         deadline. Documents of partitions revoked since the fetch are left to the new owner,
         also before the first attempt (a revoke while the batch was processed)."""
         acknowledged = 0
         refused: list[Refusal] = []
-        pending = self._keep_owned(documents, epochs)
+        pending = self._keep_owned(documents, epochs, partitions)
         attempt = 0
         try:
             while pending:
@@ -430,7 +452,7 @@ class BatchLoop:
                     acknowledged += result.acknowledged
                     refused += result.refused
                     result_retry, reason = result.retry, result.retry_reason
-                pending = self._keep_owned(result_retry, epochs)
+                pending = self._keep_owned(result_retry, epochs, partitions)
                 if not pending:
                     break
                 delay = self.policy.delay(attempt)
@@ -452,9 +474,16 @@ class BatchLoop:
         return acknowledged, kept
 
     def _keep_owned(
-        self, documents: list[Document], epochs: Mapping[Partition, int]
+        self,
+        documents: list[Document],
+        epochs: Mapping[Partition, int],
+        partitions: set[Partition],
     ) -> list[Document]:
+        """``documents`` themselves (what a sink prepared) while every partition of the batch
+        (``partitions``) is still owned, as it nearly always is; else those still owned."""
         owned = self._still_owned(epochs)
+        if partitions <= owned:
+            return documents
         kept = [d for d in documents if d.origin.where in owned]
         self._handed_over(len(documents) - len(kept))
         return kept
