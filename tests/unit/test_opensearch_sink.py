@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from typing import Any
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from isal import isal_zlib
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 from opensearchpy.exceptions import SerializationError
@@ -15,11 +18,13 @@ from opensearchpy.exceptions import SerializationError
 from consumers.config.connections import OpenSearchConfig
 from consumers.opensearch.sink import (
     BULK_FILTER,
+    ISAL_MAX_LEVEL,
     MAX_ID_BYTES,
     Bulk,
     OpenSearchSink,
     OrjsonSerializer,
     bulk_body,
+    compress_body,
     encode_document,
     make_client,
 )
@@ -262,3 +267,17 @@ def test_requests_prepared_ahead_are_cut_as_chunks_cuts_them(
     docs = [Document("i", str(i), b"x" * size, ORIGIN) for i, size in enumerate(sizes)]
     bulk = sink.prepare(docs)
     assert [bulk.sendable[start:end] for start, end in bulk.requests] == sink.chunks(docs)
+
+
+@pytest.mark.parametrize("level", range(1, 10))
+def test_bodies_compress_to_gzip_at_every_level(level: int) -> None:
+    body = bulk_body([IndexAction("cwl-2026.11.25", str(i), {"m": f"line {i}"}) for i in range(50)])
+    assert gzip.decompress(compress_body(body, level)) == body
+
+
+def test_levels_up_to_isals_highest_are_isals_and_the_rest_zlibs() -> None:
+    body = bulk_body([IndexAction("cwl-2026.11.25", str(i), {"m": f"line {i}"}) for i in range(50)])
+    for level in range(1, ISAL_MAX_LEVEL + 1):
+        assert compress_body(body, level) == isal_zlib.compress(body, level, wbits=31)
+    for level in range(ISAL_MAX_LEVEL + 1, 10):
+        assert compress_body(body, level) == zlib.compress(body, level, wbits=31)
