@@ -23,7 +23,7 @@ machine falls on every measure alike):
 Then **against raw bulk**, ``--store-rounds`` times: a fresh
 OpenSearch-compatible local store (osmem) each run, every event new; a loader
 sends the documents (NDJSON made beforehand, the sink's chunks, gzipped in the
-loop at the daemon's level, one request at a time as the sink sends them),
+loop as the sink gzips them, one request at a time as the sink sends them),
 then the daemon drains the same documents from Kafka (from ``/readyz`` to its
 last commit): ``store_ratio``, raw time / daemon time (target >= 0.95).
 
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
 import statistics
 import sys
 import tempfile
@@ -70,7 +69,7 @@ from bench.harness import (
 from consumers.config import DEFAULT_CONFIG, load_config
 from consumers.config.service import ServiceConfig
 from consumers.devtools.local_servers import local_store
-from consumers.opensearch.sink import encode_document
+from consumers.opensearch.sink import compress_body, encode_document
 from consumers.opensearch.templates import index_template, template_name
 from consumers.runtime.protocols import Record
 from pipeline.process import Processor
@@ -261,7 +260,7 @@ async def raw_bulk_into_store(backlog: Backlog, config: ServiceConfig) -> dict[s
                 for chunk in chunks:
                     body = chunk
                     if settings.http_compress:
-                        body = gzip.compress(chunk, compresslevel=settings.compress_level, mtime=0)
+                        body = compress_body(chunk, settings.compress_level)
                     async with session.post(f"{url}/_bulk", data=body, headers=headers) as r:
                         answer = orjson.loads(await r.read())
                     if r.status != 200 or answer.get("errors"):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import binascii
 import json
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "LogEvent",
     "PayloadError",
     "decode",
+    "parts",
 ]
 
 DEFAULT_MAX_INFLATED_BYTES = 16 * 1024 * 1024
@@ -40,6 +42,7 @@ CONTROL_MESSAGE = "CONTROL_MESSAGE"
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_NESTING = 4  # an envelope inside an envelope inside ...: no real delivery goes deeper
 _INFLATE_CHUNK = 1024 * 1024
+_INPUT_WINDOW = 256 * 1024  # compressed bytes handed to an inflater at a time (parts)
 _BASE64_ALPHABET = frozenset(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n \t"
 )
@@ -94,6 +97,70 @@ def decode(data: bytes, *, max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES)
         return _decode_bytes(bytes(data), budget, depth=0)
     except RecursionError as exc:  # pathological nesting in a JSON document
         raise PayloadError("JSON nested too deeply") from exc
+
+
+def parts(
+    data: bytes, *, max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES
+) -> Iterator[tuple[int, bytes]]:
+    """The pieces of a file that decode on their own, one at a time, each with the offset in
+    ``data`` where it starts: every gzip member, inflated, of members back to back (a
+    Firehose-to-S3 object: one delivery each); anything else whole.
+
+    Decoding a 40,000-event object whole held all its events, documents and their
+    encodings at once; one member at a time holds one delivery's (``cwlpipe process``,
+    bench memory). Each member has a budget of ``max_inflated_bytes`` of its own, so a
+    big object of small members is no longer refused for its total, and the input is
+    read through a bounded window, so the time stays linear in the object's size
+    (``unused_data`` would copy the rest of the object after every member). A member
+    that cannot be inflated raises :class:`PayloadError` when it is reached: the
+    members before it have been yielded, and no later one can be found.
+    """
+    if not data.startswith(_GZIP_MAGIC):
+        yield 0, data
+        return
+    view = memoryview(data)
+    position = 0
+    found = False
+    while position < len(data):
+        if not data.startswith(_GZIP_MAGIC, position):
+            left = len(data) - position
+            if data.count(0, position) == left:
+                break  # zero padding after the last member
+            raise PayloadError(f"{left} bytes of trailing garbage after gzip data")
+        try:
+            text, used = _next_member(view[position:], _Budget(max_inflated_bytes))
+        except PayloadError as exc:
+            if not position:
+                raise
+            raise PayloadError(f"gzip member at byte {position}: {exc}") from None
+        if text.strip():  # an empty member adds nothing, as in a whole-file decode
+            found = True
+            yield position, text
+        position += used
+    if not found:
+        raise PayloadError("empty JSON document")
+
+
+def _next_member(data: memoryview, budget: _Budget) -> tuple[bytes, int]:
+    """The gzip member at the start of ``data`` inflated, and the input bytes it took."""
+    inflater = zlib.decompressobj(wbits=31)
+    chunks: list[bytes] = []
+    given = 0
+    pending: bytes | memoryview = b""
+    try:
+        while not inflater.eof:
+            if not pending:
+                if given >= len(data):
+                    raise PayloadError("truncated gzip data: the stream ends before its end marker")
+                pending = data[given : given + _INPUT_WINDOW]
+                given += len(pending)
+            chunk = inflater.decompress(pending, min(_INFLATE_CHUNK, budget.remaining + 1))
+            budget.take(len(chunk))
+            chunks.append(chunk)
+            pending = inflater.unconsumed_tail
+    except zlib.error as exc:
+        raise PayloadError(f"corrupt gzip data ({exc})") from exc
+    return b"".join(chunks), given - len(inflater.unused_data)
 
 
 class _Budget:

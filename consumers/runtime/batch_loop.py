@@ -41,6 +41,11 @@ Kafka and OpenSearch and on the in-package doubles. What it guarantees:
   ``events_in == indexed + filtered_out + dead_lettered(index) + handed_over``
   hold exactly (``handed_over``: documents of a partition revoked before they
   were acknowledged, left to the partition's new owner; 0 without rebalances).
+  Derived metrics (metric filters, Lambda, EMF) also count once a batch is
+  committed, for the partitions still owned (the new owner counts the rest),
+  and are added in the worker thread, after the batch it is processing: the
+  exporter's per-sample work was a quarter of the event loop's CPU. ``run``
+  and ``handle`` return once they are added.
 """
 
 from __future__ import annotations
@@ -49,8 +54,8 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from consumers.kafka.dead_letters import DeadLetterRecord, now_ms
@@ -62,6 +67,7 @@ from consumers.runtime.protocols import (
     Document,
     Partition,
     Pipeline,
+    PreparingSink,
     Record,
     Refusal,
     Sink,
@@ -102,7 +108,8 @@ class _Prepared:
     remainder: list[Record] = field(default_factory=list)
     documents: dict[str, list[Document]] = field(default_factory=dict)
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
-    derived: list[DerivedMetrics] = field(default_factory=list)
+    derived: list[tuple[Partition, DerivedMetrics]] = field(default_factory=list)
+    partitions: set[Partition] = field(default_factory=set)  # of the records handled
     control: int = 0
     events: int = 0
     filtered_by_route: dict[str, int] = field(default_factory=dict)
@@ -142,6 +149,9 @@ class BatchLoop:
         self.source = source
         self.pipelines = {pipeline.name: pipeline for pipeline in pipelines}
         self.by_topic = {topic: pipeline for pipeline in pipelines for topic in pipeline.topics}
+        self._prepare_writes: dict[str, Callable[[list[Document]], list[Document]]] = {
+            p.name: p.sink.prepare for p in pipelines if isinstance(p.sink, PreparingSink)
+        }
         self.dead_letters = dead_letters
         self.metrics = metrics
         self.stop = stop
@@ -152,6 +162,7 @@ class BatchLoop:
         self._lag_labels: set[Partition] = set()
         self._in_hand: list[_Batch] = []
         self._flushed = time.monotonic()
+        self._derived_added: Future[None] | None = None  # the latest batch's derived metrics
         self.source_paused = False
 
     def close(self) -> None:
@@ -166,6 +177,10 @@ class BatchLoop:
 
     async def run(self, *, until_idle: float | None = None) -> None:
         """Handle batches until a stop is requested (or ``until_idle`` seconds pass with none)."""
+        await self._run(until_idle)
+        await self._derived_metrics_added()
+
+    async def _run(self, until_idle: float | None) -> None:
         idle_since = time.monotonic()
         failures = 0
         ahead: _Batch | None = None
@@ -212,6 +227,7 @@ class BatchLoop:
         try:
             await self._processed(batch)
             if await self._finish(batch):
+                await self._derived_metrics_added()
                 return True
             self._abandon([batch])
             return False
@@ -269,7 +285,9 @@ class BatchLoop:
         refused: list[Refusal] = []
         indexed = 0
         for name, documents in prepared.documents.items():
-            outcome = await self._write(self.pipelines[name].sink, documents, batch.epochs)
+            outcome = await self._write(
+                self.pipelines[name].sink, documents, batch.epochs, prepared.partitions
+            )
             if outcome is None:
                 return False
             indexed += outcome[0]
@@ -299,6 +317,7 @@ class BatchLoop:
         if not await self.source.commit(offsets):
             self.metrics.commit_failures.inc()
         self._count(prepared, indexed, sent, records_left)
+        self._add_derived_metrics([d for where, d in prepared.derived if where in owned])
         self.metrics.batch_duration.observe(time.perf_counter() - batch.started)
         self._in_hand.remove(batch)
         return True
@@ -328,13 +347,24 @@ class BatchLoop:
     # -- CPU work (worker thread) ------------------------------------------------------------
 
     def _prepare(self, records: list[Record], limit: int, prepared: _Prepared) -> None:
-        """Take records until the batch weighs ``limit`` (at least one); the rest is remainder."""
+        """Take records until the batch weighs ``limit`` (at least one); the rest is remainder.
+        Then the sinks that can do their per-document work ahead do it here, off the event
+        loop."""
         for position, record in enumerate(records):
             if prepared.weight >= limit:
                 prepared.remainder = records[position:]
                 break
             prepared.handled.append(record)
+            prepared.partitions.add(record.where)
             prepared.weight += len(record.value) + self._prepare_one(record, prepared)
+        for name, documents in prepared.documents.items():
+            prepare = self._prepare_writes.get(name)
+            if prepare is None:
+                continue
+            try:
+                prepared.documents[name] = prepare(documents)
+            except Exception as error:  # a sink bug: its write does the same work later
+                log.warning("preparing the %s write failed: %s", name, describe(error))
 
     def _prepare_one(self, record: Record, prepared: _Prepared) -> int:
         """Process and encode one record; returns the bytes its documents add to the batch
@@ -361,7 +391,7 @@ class BatchLoop:
         prepared.events += outcome.events
         for route, count in outcome.filtered_by_route.items():
             prepared.filtered_by_route[route] = prepared.filtered_by_route.get(route, 0) + count
-        prepared.derived.append(outcome.derived)
+        prepared.derived.append((record.where, outcome.derived))
         prepared.newest_event_ms = max(prepared.newest_event_ms, outcome.newest_event_ms)
         prepared.documents.setdefault(pipeline.name, []).extend(documents)
         return sum(len(document.body) for document in documents)
@@ -410,14 +440,18 @@ class BatchLoop:
     # -- writing -----------------------------------------------------------------------------
 
     async def _write(
-        self, sink: Sink, documents: list[Document], epochs: Mapping[Partition, int]
+        self,
+        sink: Sink,
+        documents: list[Document],
+        epochs: Mapping[Partition, int],
+        partitions: set[Partition],
     ) -> tuple[int, list[Refusal]] | None:
         """Every document still owned acknowledged or refused for good; None past the stop
         deadline. Documents of partitions revoked since the fetch are left to the new owner,
         also before the first attempt (a revoke while the batch was processed)."""
         acknowledged = 0
         refused: list[Refusal] = []
-        pending = self._keep_owned(documents, epochs)
+        pending = self._keep_owned(documents, epochs, partitions)
         attempt = 0
         try:
             while pending:
@@ -430,7 +464,7 @@ class BatchLoop:
                     acknowledged += result.acknowledged
                     refused += result.refused
                     result_retry, reason = result.retry, result.retry_reason
-                pending = self._keep_owned(result_retry, epochs)
+                pending = self._keep_owned(result_retry, epochs, partitions)
                 if not pending:
                     break
                 delay = self.policy.delay(attempt)
@@ -452,9 +486,16 @@ class BatchLoop:
         return acknowledged, kept
 
     def _keep_owned(
-        self, documents: list[Document], epochs: Mapping[Partition, int]
+        self,
+        documents: list[Document],
+        epochs: Mapping[Partition, int],
+        partitions: set[Partition],
     ) -> list[Document]:
+        """``documents`` themselves (what a sink prepared) while every partition of the batch
+        (``partitions``) is still owned, as it nearly always is; else those still owned."""
         owned = self._still_owned(epochs)
+        if partitions <= owned:
+            return documents
         kept = [d for d in documents if d.origin.where in owned]
         self._handed_over(len(documents) - len(kept))
         return kept
@@ -566,8 +607,6 @@ class BatchLoop:
         m.indexed.inc(indexed)
         for route, count in prepared.filtered_by_route.items():
             m.filtered_out.labels(route).inc(count)
-        for derived in prepared.derived:
-            m.derived.observe(derived)
         if prepared.newest_event_ms:
             m.lag.set(max(0.0, time.time() - prepared.newest_event_ms / 1000))
         t = self.totals
@@ -576,6 +615,26 @@ class BatchLoop:
         t.indexed += indexed
         t.filtered_out += sum(prepared.filtered_by_route.values())
         t.dead_letters += dead_letters
+
+    def _add_derived_metrics(self, derived: list[DerivedMetrics]) -> None:
+        """Queued behind the batch being processed: the worker thread takes them in order."""
+        if not derived:
+            return
+        try:
+            self._derived_added = self._executor.submit(self._observe_derived, derived)
+        except RuntimeError:  # closed meanwhile (the daemon is stopping): add them here
+            self._observe_derived(derived)
+
+    def _observe_derived(self, derived: list[DerivedMetrics]) -> None:
+        try:
+            for one in derived:
+                self.metrics.derived.observe(one)
+        except Exception as error:  # an exporter bug must not take the worker thread down
+            log.warning("derived metrics not exported: %s", describe(error))
+
+    async def _derived_metrics_added(self) -> None:
+        if self._derived_added is not None:
+            await asyncio.wrap_future(self._derived_added)
 
     def _observe_lag(self, *, caught_up: bool) -> None:
         lags = self.source.lag()

@@ -21,6 +21,7 @@ __all__ = [
     "Document",
     "Partition",
     "Pipeline",
+    "PreparingSink",
     "Processor",
     "Record",
     "Refusal",
@@ -139,6 +140,18 @@ class Sink(Protocol):
     """
 
     async def write(self, documents: Sequence[Document]) -> WriteResult: ...
+
+
+@runtime_checkable
+class PreparingSink(Sink, Protocol):
+    """A sink with per-document work it can do before a write, in the loop's worker thread.
+
+    ``prepare`` is pure (no I/O, any thread) and returns the same documents, in
+    order; ``write`` given that very list skips the work. The loop calls it once
+    a batch is processed, so the event loop only sends.
+    """
+
+    def prepare(self, documents: list[Document]) -> list[Document]: ...
 
 
 class DeadLetters(Protocol):

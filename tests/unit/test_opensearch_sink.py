@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from isal import isal_zlib
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as StoreConnectionError
 from opensearchpy.exceptions import SerializationError
@@ -13,10 +18,13 @@ from opensearchpy.exceptions import SerializationError
 from consumers.config.connections import OpenSearchConfig
 from consumers.opensearch.sink import (
     BULK_FILTER,
+    ISAL_MAX_LEVEL,
     MAX_ID_BYTES,
+    Bulk,
     OpenSearchSink,
     OrjsonSerializer,
     bulk_body,
+    compress_body,
     encode_document,
     make_client,
 )
@@ -192,4 +200,84 @@ async def test_the_store_is_asked_for_each_items_status_and_error_only(
     assert (await sink.write(DOCS)).acknowledged == 3
     ((method, url, params, _),) = ScriptedConnection.requests
     assert (method, url) == ("POST", "/_bulk")
-    assert params == BULK_FILTER == {"filter_path": "items.*.status,items.*.error"}
+    assert params == BULK_FILTER == {"filter_path": "errors,items.*.status,items.*.error"}
+
+
+async def test_an_answer_that_says_no_errors_acknowledges_its_whole_request(
+    sink: OpenSearchSink,
+) -> None:
+    # the items disagree on purpose: with errors false they are not read one by one
+    ScriptedConnection.script = [(200, {"errors": False, "items": [item(201), item(429)] * 2})]
+    docs = documents(4)
+    result = await sink.write(docs)
+    assert result.acknowledged == 4 and not result.retry and not result.refused
+
+
+async def test_an_answer_without_its_errors_flag_is_triaged_item_by_item(
+    sink: OpenSearchSink,
+) -> None:
+    ScriptedConnection.script = [(200, {"items": [item(201), item(503, "x"), item(201)]})]
+    result = await sink.write(DOCS)
+    assert result.acknowledged == 2 and result.retry == [DOCS[1]]
+
+
+async def test_ids_are_measured_in_utf8_bytes_whatever_their_length_in_characters(
+    sink: OpenSearchSink,
+) -> None:
+    at_limit = encode_document(IndexAction("i", "\U0001f600" * 128, {}), ORIGIN)  # 512 bytes
+    over = encode_document(IndexAction("i", "\u00e9" * 257, {}), ORIGIN)  # 514 bytes
+    ScriptedConnection.script = [ok(1)]
+    result = await sink.write([at_limit, over])
+    assert result.acknowledged == 1
+    assert [r.document for r in result.refused] == [over]
+
+
+async def test_a_prepared_write_sends_what_an_unprepared_one_sends(sink: OpenSearchSink) -> None:
+    sink.settings = OpenSearchConfig(url="http://x", bulk_max_actions=3, bulk_max_bytes=200)
+    docs = [
+        encode_document(IndexAction("i", str(i), {"m": "x" * (i * 37 % 150)}), ORIGIN)
+        for i in range(11)
+    ]
+    docs.insert(5, documents(1, long_id_at=0)[0])
+    ScriptedConnection.reset([ok(3)] * 20)
+    plain = await sink.write(list(docs))
+    sent_plain = ScriptedConnection.bodies()
+    ScriptedConnection.reset([ok(3)] * 20)
+    prepared = sink.prepare(docs)
+    assert isinstance(prepared, Bulk) and prepared == docs
+    ahead = await sink.write(prepared)
+    assert ScriptedConnection.bodies() == sent_plain
+    assert (ahead.acknowledged, ahead.refused) == (plain.acknowledged, plain.refused)
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=300), max_size=40),
+    max_actions=st.integers(min_value=1, max_value=6),
+    max_bytes=st.integers(min_value=1, max_value=700),
+)
+@example(sizes=[100, 100, 100, 100], max_actions=6, max_bytes=200)  # a request exactly full
+@example(sizes=[50, 300, 50], max_actions=6, max_bytes=200)  # one document over the limit
+def test_requests_prepared_ahead_are_cut_as_chunks_cuts_them(
+    sizes: list[int], max_actions: int, max_bytes: int
+) -> None:
+    settings = OpenSearchConfig(
+        url="http://x", bulk_max_actions=max_actions, bulk_max_bytes=max_bytes
+    )
+    sink = OpenSearchSink(AsyncOpenSearch(hosts=["http://x"]), settings)
+    docs = [Document("i", str(i), b"x" * size, ORIGIN) for i, size in enumerate(sizes)]
+    bulk = sink.prepare(docs)
+    assert [bulk.sendable[start:end] for start, end in bulk.requests] == sink.chunks(docs)
+
+
+@pytest.mark.parametrize("level", range(1, 10))
+def test_bodies_compress_to_gzip_at_every_level(level: int) -> None:
+    body = bulk_body([IndexAction("cwl-2026.11.25", str(i), {"m": f"line {i}"}) for i in range(50)])
+    assert gzip.decompress(compress_body(body, level)) == body
+
+
+def test_levels_up_to_isals_highest_are_isals_and_the_rest_zlibs() -> None:
+    body = bulk_body([IndexAction("cwl-2026.11.25", str(i), {"m": f"line {i}"}) for i in range(50)])
+    for level in range(1, ISAL_MAX_LEVEL + 1):
+        assert compress_body(body, level) == isal_zlib.compress(body, level, wbits=31)
+    for level in range(ISAL_MAX_LEVEL + 1, 10):
+        assert compress_body(body, level) == zlib.compress(body, level, wbits=31)
