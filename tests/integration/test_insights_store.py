@@ -8,23 +8,18 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from typing import Any
 
 import orjson
 import pytest
-from opensearchpy import AsyncOpenSearch
 
-from consumers.devtools.sample_data import sample_payloads
-from consumers.opensearch.templates import index_template, template_name
-from pipeline.config import config_from_mapping
-from pipeline.documents import IndexAction, build_source, encode_action
+from pipeline.documents import build_source
 from pipeline.insights import run_query
-from pipeline.process import Processor
+from tests.integration.api_helpers import NOW, index
+from tests.integration.api_helpers import sample_documents as documents
 
 pytestmark = pytest.mark.integration
 
-NOW = int(time.time() * 1000)
 START, END = NOW - 3_600_000, NOW + 60_000
 QUERIES = [
     "fields @timestamp, @message | sort @timestamp desc | filter @message like 'INFO' | limit 20",
@@ -52,37 +47,6 @@ QUERIES = [
     "filter @logStream like /./ and not (@logStream = 'nope') | stats count(*) as n",
     "filter @logStream in ['nope', '{stream}'] or @logStream = 'x' | fields @message",
 ]
-
-
-def documents() -> list[dict[str, Any]]:
-    """The sample deliveries' documents, once per id (the store keeps one per id)."""
-    processor = Processor(config_from_mapping({}))
-    found: dict[str, dict[str, Any]] = {}
-    for payload in sample_payloads(NOW - 60_000):
-        if payload.good:
-            for action in processor.process(payload.data).actions:
-                found[action.id] = action.source
-    return list(found.values())
-
-
-async def index(store: str, sources: list[dict[str, Any]]) -> None:
-    client = AsyncOpenSearch(hosts=[store], timeout=120)
-    try:  # the daemon's template first, as cwlpipe run installs it
-        await client.indices.put_index_template(
-            name=template_name("cwl"), body=index_template("cwl")
-        )
-        body = b"".join(
-            encode_action(
-                IndexAction(
-                    f"cwl-{time.strftime('%Y.%m.%d', time.gmtime(NOW / 1000))}", s["@id"], s
-                )
-            )
-            for s in sources
-        )
-        answer = await client.bulk(body=body, params={"refresh": "true"})
-        assert not answer["errors"]
-    finally:
-        await client.close()
 
 
 def insights(store: str, query: str, *extra: str) -> subprocess.CompletedProcess[str]:
