@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pipeline
 from consumers.cli import (
+    dashboards,
     demo,
     insights,
     logs,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(log_level_default="info")
     logs.add_arguments(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    dashboards.register(commands)
     demo.register(commands)
     insights.register(commands)
     process.register(commands)
