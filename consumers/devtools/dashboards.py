@@ -27,6 +27,7 @@ from pipeline.invocations import LambdaPrices
 __all__ = [
     "DASHBOARDS_DIR",
     "LOGS_PATTERN",
+    "PANEL_VERSION",
     "SPANS_PATTERN",
     "render",
     "saved_objects",
@@ -38,6 +39,10 @@ LOGS_PATTERN = "cwlpipe-logs"  # the ids of the two index patterns
 SPANS_PATTERN = "cwlpipe-spans"
 _INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
 _PRICES = LambdaPrices()
+#: the panels' shape version. Not a Dashboards version such as 2.11.0: Kibana (and Dashboards
+#: before it learnt to tell its own versions apart) rewrites panels below 7.3 as 6.x panels
+#: when it loads a dashboard (migrateAppState); 7.10.2, where Dashboards forked, is read as is
+PANEL_VERSION = "7.10.2"
 
 
 def _json(value: Any) -> str:
@@ -59,7 +64,8 @@ def _scripted(name: str, script: str, fields: Sequence[str]) -> dict[str, Any]:
         "lang": "painless",
         "searchable": True,
         "aggregatable": True,
-        "readFromDocValues": False,
+        # no readFromDocValues: a pattern whose stored fields all lack it gets its field list
+        # from the mapping when first loaded (isFieldRefreshRequired), keeping these scripted ones
     }
 
 
@@ -244,7 +250,7 @@ def _dashboard(
         ref = f"panel_{number}"
         panel_specs.append(
             {
-                "version": "2.11.0",
+                "version": PANEL_VERSION,
                 "gridData": {
                     "x": 24 * (number % 2),
                     "y": 15 * (number // 2),
