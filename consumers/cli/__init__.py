@@ -11,6 +11,7 @@ import pipeline
 from consumers.cli import (
     dashboards,
     demo,
+    import_cfn,
     insights,
     logs,
     process,
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     dashboards.register(commands)
     demo.register(commands)
+    import_cfn.register(commands)
     insights.register(commands)
     process.register(commands)
     run.register(commands)
