@@ -470,11 +470,15 @@ def _routes(
 
 
 def _index_prefix(log_group: str, taken: set[str]) -> str:
-    """``/aws/lambda/Orders`` -> ``cwl-aws-lambda-orders``; a number appended if already taken."""
+    """``/aws/lambda/Orders`` -> ``cwl-aws-lambda-orders``; ``-v2``... appended if taken.
+
+    A route's indices are ``<prefix>-2*`` (day indices), so no prefix may hold ``-2``: another
+    route's pattern would claim its indices (``cwl-app-2*`` and ``cwl-app-2fa``); ``_2`` instead.
+    """
     slug = re.sub(r"[^a-z0-9._-]+", "-", log_group.lower()).strip("-._")
-    base = f"cwl-{slug}"[:_INDEX_PREFIX_MAX].rstrip("-._") if slug else "cwl-group"
+    base = f"cwl-{slug}".replace("-2", "_2")[:_INDEX_PREFIX_MAX].rstrip("-._")
     prefix, number = base, 1
     while prefix in taken:
         number += 1
-        prefix = f"{base[: _INDEX_PREFIX_MAX - 8]}-{number}"
+        prefix = f"{base[: _INDEX_PREFIX_MAX - 8]}-v{number}"
     return prefix

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from pathlib import Path
 from typing import Any
@@ -266,6 +267,12 @@ Resources:
   BadPattern:
     Type: AWS::Logs::SubscriptionFilter
     Properties: {LogGroupName: /bad, FilterPattern: "{ $.x = ", DestinationArn: x}
+  BadMetric:
+    Type: AWS::Logs::MetricFilter
+    Properties:
+      LogGroupName: /ok
+      FilterPattern: "{ $.latency > }"
+      MetricTransformations: [{MetricName: Slow, MetricNamespace: App, MetricValue: "1"}]
   Arned:
     Type: AWS::Logs::SubscriptionFilter
     Properties:
@@ -288,6 +295,7 @@ def test_what_cannot_be_resolved_is_reported_by_resource_and_property_and_skippe
         ("Undefaulted", "LogGroupName"),
         ("OnlyInProd", "Condition"),
         ("BadPattern", "FilterPattern"),
+        ("BadMetric", "FilterPattern"),
         ("Arned", "LogGroupName"),
         ("Group", "RetentionInDays"),
     }
@@ -337,16 +345,30 @@ Resources:
   C:
     Type: AWS::Logs::SubscriptionFilter
     Properties: {LogGroupName: /undeclared, FilterPattern: "", DestinationArn: c}
+  D:
+    Type: AWS::Logs::SubscriptionFilter
+    Properties: {LogGroupName: /app/x/2fa, FilterPattern: "", DestinationArn: c}
+  E:
+    Type: AWS::Logs::SubscriptionFilter
+    Properties: {LogGroupName: /2024-logs, FilterPattern: "", DestinationArn: c}
 """
     result = run_import(groups, filters)  # log groups declared in another template count
     assert result.problems == ()
     routes = result.config["routes"]
     assert [(r["log_groups"], r["index_prefix"], r["retention_days"]) for r in routes] == [
         (["/App/x"], "cwl-app-x", 1),
-        (["/app/x"], "cwl-app-x-2", 90),
+        (["/app/x"], "cwl-app-x-v2", 90),
         (["/undeclared"], "cwl-undeclared", "never"),
+        (["/app/x/2fa"], "cwl-app-x_2fa", "never"),
+        (["/2024-logs"], "cwl_2024-logs", "never"),
     ]
-    assert [r.retention_days for r in round_trip(result.config).core.routes] == [1, 90, None]
+    parsed = round_trip(result.config).core.router().all_routes
+    assert [r.retention_days for r in parsed] == [1, 90, None, None, None, None]
+    # a route's day indices (<prefix>-2*) are never another route's, default route's included
+    for route in parsed:
+        today = f"{route.index_prefix}-2026.11.25"
+        claimed = [r.name for r in parsed if fnmatch.fnmatchcase(today, r.index_pattern)]
+        assert claimed == [route.name]
 
 
 @pytest.mark.parametrize(
@@ -387,7 +409,7 @@ def test_the_command_exits_1_when_it_skipped_and_2_for_a_bad_template(
     captured = capsys.readouterr()
     assert "log_groups:\n  - /ok" in captured.out or "- /ok" in captured.out
     lines = captured.err.splitlines()
-    assert len(lines) == 9
+    assert len(lines) == 10
     assert f"cwlpipe import-cfn: {partial}: Imported.LogGroupName: Fn::ImportValue" in lines[0]
     broken = tmp_path / "broken.json"
     broken.write_text('{"Resources": ')
