@@ -97,6 +97,9 @@ LAMBDA_METRICS: dict[str, LambdaMetricSpec] = {
         "histogram", "SnapStart restore duration", _DURATION_BUCKETS
     ),
     "memory_size_bytes": LambdaMetricSpec("gauge", "Configured memory, from the latest REPORT"),
+    "timeout_seconds": LambdaMetricSpec(
+        "gauge", "Configured timeout, from the latest 'Task timed out after N seconds' line"
+    ),
     "max_memory_used_bytes": LambdaMetricSpec(
         "histogram", "Peak memory used by an invocation", _MEMORY_BUCKETS
     ),
@@ -216,7 +219,10 @@ class InvocationTracker:
         self, name: str, log_stream: str, event: PlatformEvent
     ) -> list[InvocationSample]:
         assert isinstance(event, TaskTimedOut)
-        return self._timeout(name, event.request_id)
+        # The only place Lambda's logs state the configured timeout; alert rules compare
+        # durations with it. Reported on every such line, even when the timeout was counted.
+        timeout = InvocationSample("timeout_seconds", name, event.timeout_seconds)
+        return [timeout, *self._timeout(name, event.request_id)]
 
     def _on_fault(self, name: str, log_stream: str, event: PlatformEvent) -> list[InvocationSample]:
         assert isinstance(event, RuntimeFault)

@@ -83,6 +83,7 @@ def test_every_metric_name_is_declared() -> None:
             "REPORT RequestId: r1\tDuration: 3016.78 ms\tBilled Duration: 3100 ms\tMemory Size: 128 MB"
             "\tMax Memory Used: 128 MB\tInit Duration: 84.00 ms\tRestore Duration: 1 ms\tStatus: timeout",
             "INIT_REPORT Init Duration: 9999.79 ms\tPhase: init\tStatus: timeout",
+            "2024-03-04T17:22:38.033Z 0000abcd-1e2c Task timed out after 3.00 seconds",
         ]
     )
     assert {s.metric for s in samples} == set(LAMBDA_METRICS)
@@ -109,6 +110,15 @@ def test_old_timeout_line_after_the_report_is_counted_once() -> None:
         "2021-02-23T04:41:47.519Z 72be2647-3758-4464-a79d-0ac9e518cab2 Task timed out after 600.10 seconds",
     ]
     assert totals(observe(lines))["timeouts_total"] == 1
+
+
+def test_timeout_line_reports_the_configured_timeout_every_time() -> None:
+    # the alert on durations near the timeout compares with this gauge (configs/prometheus)
+    line = "2021-02-23T04:41:47.519Z 72be2647-3758-4464-a79d-0ac9e518cab2 Task timed out after {} seconds"
+    samples = observe([line.format("600.10"), line.format("900.00")])
+    gauges = [(s.function, s.value) for s in samples if s.metric == "timeout_seconds"]
+    assert gauges == [(FUNCTION.name, 600.10), (FUNCTION.name, 900.0)]
+    assert totals(samples)["timeouts_total"] == 1
 
 
 def test_json_runtime_done_and_report_timeouts_count_once() -> None:
