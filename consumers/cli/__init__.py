@@ -16,6 +16,7 @@ from consumers.cli import (
     logs,
     process,
     produce_samples,
+    replay_dlq,
     retention,
     run,
     serve,
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(commands)
     retention.register(commands)
     produce_samples.register(commands)
+    replay_dlq.register(commands)
     serve.register(commands)
     test_pattern.register(commands)
     validate.register(commands)
