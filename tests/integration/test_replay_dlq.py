@@ -26,6 +26,7 @@ from consumers.kafka.dead_letters import (
 )
 from consumers.replay.replayer import replay_group
 from pipeline.process import Processor
+from tests.integration.fault_proxy import FaultProxy
 from tests.integration.kafka_helpers import committed, create_topics, eventually, read_all, unique
 
 pytestmark = pytest.mark.integration
@@ -224,3 +225,39 @@ async def test_kill_9_mid_replay_then_again_loses_nothing(
     # its dead letter and its commit, or when the second run replayed the first run's)
     assert {r.offset for r in again} == set(range(240, 240 + len(bad)))
     assert all(r.stage == "decode" and r.reason != "bug 17" for r in again)
+
+
+async def test_a_write_the_store_holds_is_never_committed_past(
+    kafka_bootstrap: str, osmem_url: str, setup: dict[str, Any], tmp_path: Path
+) -> None:
+    now = int(time.time() * 1000)
+    good = [p.data for p in sample_payloads(now) if p.good]
+    topic = setup["topic"]
+    records = [
+        dead_letter(topic, offset, v, "process", "bug", now) for offset, v in enumerate(good)
+    ]
+    ends = await produce_dead_letters(kafka_bootstrap, setup["dlq"], records)
+    group = replay_group(setup["group"])
+    proxy = FaultProxy(osmem_url)
+    await proxy.start()
+    held = tmp_path / "held.yaml"
+    held.write_text(config_text(kafka_bootstrap, proxy.url, setup))
+    proxy.hang = True  # bulk requests are taken and never answered
+    command = [sys.executable, "-m", "consumers.cli", "replay-dlq", "--config", str(held)]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+
+        async def writing() -> bool:
+            assert first.poll() is None, "the replay ended while its write was held"
+            return proxy.bulk_requests > 0
+
+        await eventually(writing, "the first write to reach the store")
+    finally:
+        first.kill()
+        first.wait()
+        await proxy.stop()
+    assert set((await committed(kafka_bootstrap, group, list(ends))).values()) == {0}
+    second = await asyncio.to_thread(replay, setup["path"])
+    assert second.returncode == 0, second.stderr
+    assert await ids_in(osmem_url, setup["prefix"]) == ids_of(setup["config"], good)
+    assert await committed(kafka_bootstrap, group, list(ends)) == ends
