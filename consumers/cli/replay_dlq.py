@@ -30,6 +30,7 @@ from consumers.config.summary import mask_url
 from consumers.kafka.dead_letters import KafkaDeadLetters, now_ms
 from consumers.kafka.source import make_consumer, make_producer
 from consumers.opensearch.sink import OpenSearchSink, make_client
+from consumers.opensearch.trace_templates import install_trace_templates
 from consumers.replay.replayer import Replayer, ReplayError, Totals, replay_group
 from consumers.replay.selection import STAGES, Selection, parse_selection
 from consumers.runtime.retry import RetryPolicy, StopSignal
@@ -123,9 +124,15 @@ async def _replay(config: ServiceConfig, selection: Selection, *, dry_run: bool)
                 started.append(client)
         if sink is not None:
             prefixes = [route.index_prefix for route in config.router().all_routes]
+
+            async def templates() -> None:
+                await sink.install_templates(prefixes)
+                if config.core.traces.enabled:
+                    await install_trace_templates(sink.client, config.core.traces)
+
             await until_up(
                 f"OpenSearch ({mask_url(store.url or '')})",
-                lambda: sink.install_templates(prefixes),
+                templates,
                 policy=policy,
                 stop=stop,
                 attempts=ATTEMPTS,

@@ -33,7 +33,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from consumers.config.service import ServiceConfig
-from consumers.kafka.dead_letters import DeadLetterRecord, decode_dead_letter, now_ms
+from consumers.kafka.dead_letters import VERSION, DeadLetterRecord, decode_dead_letter, now_ms
 from consumers.opensearch.sink import encode_document
 from consumers.replay.selection import Selection
 from consumers.runtime.errors import describe
@@ -105,7 +105,8 @@ def encode_head(index: str, document_id: str) -> bytes:
 
 
 def _again(record: DeadLetterRecord, stage: str, reason: str) -> DeadLetterRecord:
-    return replace(record, stage=stage, reason=reason, time_ms=now_ms())
+    """The same original, from the same place, failing now for ``reason``."""
+    return replace(record, stage=stage, reason=reason, time_ms=now_ms(), version=VERSION)
 
 
 def _refused(refusal: Refusal, record: DeadLetterRecord) -> DeadLetterRecord:
@@ -190,7 +191,28 @@ class Replayer:
                     await self._one(tp, message)
                     if message.offset + 1 >= ends[tp]:
                         left.discard(tp)
+        await self._flush_waits()
         return self.totals
+
+    async def _flush_waits(self) -> None:
+        """What the trace processor still waits for (service-map edges whose other end never
+        came), written now as the daemon writes it at a stop: a few attempts, else logged
+        (derived from records already committed, as in the daemon)."""
+        waiting = self._traces
+        if self.sink is None or waiting is None or not waiting.waiting():
+            return
+        outcome = waiting.flush(everything=True)
+        origin = Record(self.config.kafka.dead_letter_topic, -1, -1, b"")
+        documents = [encode_document(action, origin) for action in outcome.actions]
+        if not documents:
+            return
+        result = await write_all(
+            self.sink, documents, policy=self.policy, stop=self.stop, max_attempts=3
+        )
+        self.totals.indexed += result.acknowledged
+        lost = len(result.refused) + len(result.retry)
+        if lost:
+            log.warning("%d service-map documents of ended waits not written", lost)
 
     async def _one(self, tp: TopicPartition, message: ConsumerRecord) -> None:
         where = f"{tp.topic}/{tp.partition}/{message.offset}"

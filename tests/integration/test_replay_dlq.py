@@ -17,6 +17,7 @@ from opensearchpy import AsyncOpenSearch
 from consumers.config.service import ServiceConfig, parse_config
 from consumers.devtools.local_servers import free_port
 from consumers.devtools.sample_data import sample_payloads
+from consumers.devtools.sample_traces import sample_trace_records
 from consumers.kafka.dead_letters import (
     SCHEMA_HEADER,
     SCHEMA_VERSION,
@@ -28,6 +29,7 @@ from consumers.replay.replayer import replay_group
 from pipeline.process import Processor
 from tests.integration.fault_proxy import FaultProxy
 from tests.integration.kafka_helpers import committed, create_topics, eventually, read_all, unique
+from tests.integration.test_traces_end_to_end import expected, stored, traces_config_text
 
 pytestmark = pytest.mark.integration
 
@@ -261,3 +263,36 @@ async def test_a_write_the_store_holds_is_never_committed_past(
     assert second.returncode == 0, second.stderr
     assert await ids_in(osmem_url, setup["prefix"]) == ids_of(setup["config"], good)
     assert await committed(kafka_bootstrap, group, list(ends)) == ends
+
+
+async def test_trace_dead_letters_go_through_the_trace_processor(
+    kafka_bootstrap: str, osmem_url: str, tmp_path: Path
+) -> None:
+    names = {
+        "logs": unique("logs"),
+        "traces": unique("traces"),
+        "dlq": unique("dlq"),
+        "group": unique("group"),
+        "spans": unique("spans"),
+        "map": unique("service-map"),
+    }
+    await create_topics(kafka_bootstrap, {names["dlq"]: 1})
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(traces_config_text(kafka_bootstrap, osmem_url, names))
+    config = parse_config(path.read_text(), str(path))
+    now = int(time.time() * 1000)
+    values = [r.data for r in sample_trace_records(now)]
+    want = expected(config, values)
+    records = [
+        dead_letter(names["traces"], offset, value, "trace", "old trace reason", now)
+        for offset, value in enumerate(values)
+    ]
+    ends = await produce_dead_letters(kafka_bootstrap, names["dlq"], records, partitions=1)
+    done = replay(path, "--stage", "trace")
+    assert done.returncode == 1, done.stderr  # the bad record fails again
+    assert f"replayed {len(values)}," in done.stderr and "dead-lettered again 1," in done.stderr
+    assert set(await stored(osmem_url, f"{names['spans']}-*")) == want["spans"]
+    assert set(await stored(osmem_url, names["map"])) == want["map"]
+    everything = await read_all(kafka_bootstrap, names["dlq"], len(values) + 1)
+    again = [decode_dead_letter(m.value) for m in everything if m.offset >= ends[_tp(m)]]
+    assert [(r.stage, r.reason) for r in again] == [("trace", want["dead"][0])]
