@@ -19,8 +19,9 @@ import contextlib
 import re
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -42,6 +43,7 @@ EXIT_AGAIN = 1
 #: a one-shot command waits a little for a neighbour that is starting, not a whole outage
 ATTEMPTS = 4
 STOP_GRACE_S = 10.0
+K = TypeVar("K", AIOKafkaConsumer, AIOKafkaProducer)
 
 
 def register(commands: Any) -> None:
@@ -95,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"cwlpipe replay-dlq: {error}", file=sys.stderr)
         return EXIT_AGAIN
     verb = "would replay" if args.dry_run else "replayed"
+    if totals.stopped:
+        print("cwlpipe replay-dlq: stopped before the end; run it again to go on", file=sys.stderr)
     print(
         f"cwlpipe replay-dlq: {verb} {totals.replayed}, indexed {totals.indexed}, "
         f"dead-lettered again {totals.dead_lettered}, skipped {totals.skipped}",
@@ -110,18 +114,33 @@ async def _replay(config: ServiceConfig, selection: Selection, *, dry_run: bool)
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.request, STOP_GRACE_S)
     policy = RetryPolicy(store.initial_backoff_s, min(store.max_backoff_s, 4.0))
-    consumer: AIOKafkaConsumer = make_consumer(
-        replace(kafka, group_id=replay_group(kafka.group_id))
-    )
-    producer: AIOKafkaProducer | None = None if dry_run else make_producer(kafka)
+    brokers = f"Kafka ({kafka.bootstrap_servers})"
+    clients: list[AIOKafkaConsumer | AIOKafkaProducer] = []
+
+    async def reach(make: Callable[[], K]) -> K | None:
+        """A started client, a new one per attempt (aiokafka's failed start is not restartable),
+        waiting a little for a broker that is starting; None when stopped meanwhile."""
+
+        async def attempt() -> K:
+            client = make()
+            try:
+                await client.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await client.stop()
+                raise
+            clients.append(client)
+            return client
+
+        return await until_up(brokers, attempt, policy=policy, stop=stop, attempts=ATTEMPTS)
+
+    group = replay_group(kafka.group_id)
     sink = None if dry_run else OpenSearchSink(make_client(store), store)
-    started: list[Any] = []
     try:
-        brokers = f"Kafka ({kafka.bootstrap_servers})"
-        for client in (consumer, producer):
-            if client is not None:
-                await until_up(brokers, client.start, policy=policy, stop=stop, attempts=ATTEMPTS)
-                started.append(client)
+        consumer = await reach(lambda: make_consumer(replace(kafka, group_id=group)))
+        producer = None if dry_run else await reach(lambda: make_producer(kafka))
+        if consumer is None or (producer is None and not dry_run):
+            return Totals()  # stopped before the broker answered
         if sink is not None:
             prefixes = [route.index_prefix for route in config.router().all_routes]
 
@@ -151,7 +170,7 @@ async def _replay(config: ServiceConfig, selection: Selection, *, dry_run: bool)
         )
         return await replayer.run()
     finally:
-        for client in reversed(started):
+        for client in reversed(clients):
             with contextlib.suppress(Exception):
                 await client.stop()
         if sink is not None:

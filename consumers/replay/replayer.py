@@ -64,6 +64,7 @@ class Totals:
     indexed: int = 0  # documents acknowledged by the store
     dead_lettered: int = 0  # dead letters written again
     skipped: int = 0  # not selected (or unreadable)
+    stopped: bool = False  # a stop came before the end: the next run goes on from here
     selected: list[str] = field(default_factory=list)  # dry run: what would be replayed
 
 
@@ -191,6 +192,7 @@ class Replayer:
                     await self._one(tp, message)
                     if message.offset + 1 >= ends[tp]:
                         left.discard(tp)
+        self.totals.stopped = bool(left)
         await self._flush_waits()
         return self.totals
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import time
@@ -296,3 +297,47 @@ async def test_trace_dead_letters_go_through_the_trace_processor(
     everything = await read_all(kafka_bootstrap, names["dlq"], len(values) + 1)
     again = [decode_dead_letter(m.value) for m in everything if m.offset >= ends[_tp(m)]]
     assert [(r.stage, r.reason) for r in again] == [("trace", want["dead"][0])]
+
+
+async def test_sigterm_stops_after_the_record_in_hand_and_the_next_run_goes_on(
+    kafka_bootstrap: str, osmem_url: str, setup: dict[str, Any], tmp_path: Path
+) -> None:
+    now = int(time.time() * 1000)
+    good: list[bytes] = []
+    seed = 0
+    while len(good) < 30:
+        good += [p.data for p in sample_payloads(now - seed, seed=seed) if p.good]
+        seed += 1
+    topic = setup["topic"]
+    records = [dead_letter(topic, i, v, "process", "bug", now) for i, v in enumerate(good)]
+    ends = await produce_dead_letters(kafka_bootstrap, setup["dlq"], records)
+    group = replay_group(setup["group"])
+    proxy = FaultProxy(osmem_url)
+    await proxy.start()
+    proxy.delay_s = 0.2  # each write answered late: the stop comes mid-replay
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(config_text(kafka_bootstrap, proxy.url, setup))
+    command = [sys.executable, "-m", "consumers.cli", "replay-dlq", "--config", str(slow)]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+
+        async def partly() -> bool:
+            assert first.poll() is None, "the replay ended before it could be stopped"
+            return any((await committed(kafka_bootstrap, group, list(ends))).values())
+
+        await eventually(partly, "a first commit")
+        first.send_signal(signal.SIGTERM)
+        _, err = await asyncio.to_thread(first.communicate, timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        await proxy.stop()
+    assert first.returncode == 0, err
+    assert "stopped before the end; run it again to go on" in err
+    done = await committed(kafka_bootstrap, group, list(ends))
+    assert not all(done[p] >= e for p, e in ends.items())
+    second = await asyncio.to_thread(replay, setup["path"])
+    assert second.returncode == 0, second.stderr
+    assert "stopped before the end" not in second.stderr
+    assert await ids_in(osmem_url, setup["prefix"]) == ids_of(setup["config"], good)
+    assert await committed(kafka_bootstrap, group, list(ends)) == ends
