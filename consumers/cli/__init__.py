@@ -25,7 +25,7 @@ from consumers.cli import (
     xray_listen,
 )
 
-__all__ = ["main"]
+__all__ = ["build_parser", "join_relative_times", "main"]
 
 DISTRIBUTION = "cwl-pipeline"
 
@@ -70,11 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: options whose value may be a relative time such as -1h, which argparse takes for an option
-_RELATIVE_TIME_OPTIONS = ("--start", "--end")
+_RELATIVE_TIME_OPTIONS = ("--start", "--end", "--since", "--until")
 
 
-def _join_relative_times(argv: Sequence[str]) -> list[str]:
-    """``--start -1h`` -> ``--start=-1h``, so the documented spelling works."""
+def join_relative_times(argv: Sequence[str]) -> list[str]:
+    """``--start -1h`` -> ``--start=-1h`` (and ``--since``, ``--until``), so the documented
+    spelling works."""
     joined: list[str] = []
     for arg in argv:
         if (
@@ -90,7 +91,7 @@ def _join_relative_times(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(_join_relative_times(sys.argv[1:] if argv is None else argv))
+    args = build_parser().parse_args(join_relative_times(sys.argv[1:] if argv is None else argv))
     logs.setup(args.log_level or args.log_level_default, args.log_format)
     code: int = args.handler(args)
     return code

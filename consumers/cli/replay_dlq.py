@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import re
 import signal
 import sys
 from collections.abc import Callable
@@ -53,8 +52,6 @@ def register(commands: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    # relative times (--since -1h) are values here, not options
-    parser._negative_number_matcher = re.compile(r"^-\d")
     parser.add_argument("--config", help="pipeline config (YAML); default: built-in defaults")
     parser.add_argument(
         "--stage",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consumers.cli import build_parser
+from consumers.cli import build_parser, join_relative_times
 from consumers.kafka.dead_letters import DeadLetterRecord
 from consumers.replay.selection import Selection, parse_selection
 
@@ -79,7 +79,6 @@ def test_bad_options_say_which(options: dict[str, object], message: str) -> None
 
 
 def test_relative_times_are_values_on_the_command_line() -> None:
-    args = build_parser().parse_args(
-        ["replay-dlq", "--since", "-1h", "--until", "-30m", "--stage", "index", "--dry-run"]
-    )
+    argv = ["replay-dlq", "--since", "-1h", "--until", "-30m", "--stage", "index", "--dry-run"]
+    args = build_parser().parse_args(join_relative_times(argv))  # as main() parses them
     assert (args.since, args.until, args.stage, args.dry_run) == ("-1h", "-30m", ["index"], True)
