@@ -463,10 +463,52 @@ def _api_visualizations() -> list[dict[str, Any]]:
     ]
 
 
+def _health_visualizations() -> list[dict[str, Any]]:
+    """What the indices themselves say about the pipeline: how much lands per log group and
+    how fresh each group is, and the traces beside them. Lag, dead letters and throttling are
+    the daemon's Prometheus metrics (configs/prometheus/alerts.yml), not indexed data."""
+    return [
+        _visualization(
+            "cwlpipe-health-events-per-group",
+            "Pipeline: events indexed over time, by log group",
+            "line",
+            [_count(), _over_time(2), _terms(3, "@log_group", "group", size=10)],
+            axis_title="events",
+        ),
+        _visualization(
+            "cwlpipe-health-freshness",
+            "Pipeline: newest event and events per log group",
+            "table",
+            [
+                _count(),
+                _agg(3, "max", "metric", field="@timestamp"),
+                _terms(2, "@log_group", "bucket", size=50),
+            ],
+        ),
+        _visualization(
+            "cwlpipe-health-spans-per-service",
+            "Traces: spans over time, by service",
+            "line",
+            [_count(), _over_time(2, "startTime"), _terms(3, "serviceName", "group", size=10)],
+            axis_title="spans",
+            pattern=SPANS_PATTERN,
+        ),
+        _visualization(
+            "cwlpipe-health-span-errors",
+            "Traces: error spans by service",
+            "table",
+            [_count(), _terms(2, "serviceName", "bucket", size=20)],
+            query="status.code:2",
+            pattern=SPANS_PATTERN,
+        ),
+    ]
+
+
 def saved_objects() -> dict[str, list[dict[str, Any]]]:
     """File name -> its saved objects; the index patterns come first, as an export lists them."""
     lambda_vis = _lambda_visualizations()
     api_vis = _api_visualizations()
+    health_vis = _health_visualizations()
     return {
         "index-patterns.ndjson": [
             _index_pattern(LOGS_PATTERN, "cwl-*", "@timestamp", SCRIPTED_FIELDS),
@@ -488,6 +530,16 @@ def saved_objects() -> dict[str, list[dict[str, Any]]]:
                 "cwl-pipeline: API access",
                 "API Gateway access logs with extracted fields (status, bytes, request)",
                 api_vis,
+            ),
+        ],
+        "pipeline-health.ndjson": [
+            *health_vis,
+            _dashboard(
+                "cwlpipe-pipeline-health",
+                "cwl-pipeline: pipeline health",
+                "What lands per log group and how fresh it is, and the spans beside it; "
+                "lag, dead letters and throttling are in Prometheus (/metrics)",
+                health_vis,
             ),
         ],
     }
