@@ -39,7 +39,7 @@ from consumers.replay.selection import Selection
 from consumers.runtime.errors import describe
 from consumers.runtime.protocols import DeadLetters, Document, Processor, Record, Refusal, Sink
 from consumers.runtime.retry import RetryPolicy, StopSignal
-from consumers.runtime.writes import write_all
+from consumers.runtime.writes import refused_dead_letter, write_all
 from pipeline.process import Processor as LogProcessor
 from pipeline.traces.processor import TraceProcessor
 
@@ -111,17 +111,8 @@ def _again(record: DeadLetterRecord, stage: str, reason: str) -> DeadLetterRecor
 
 
 def _refused(refusal: Refusal, record: DeadLetterRecord) -> DeadLetterRecord:
-    document, status, reason = refusal
-    return DeadLetterRecord(
-        original=document.body.split(b"\n", 2)[1],
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        stage="index",
-        reason=f"HTTP {status}: {reason}",
-        time_ms=now_ms(),
-        document_id=document.id,
-        index=document.index,
+    return refused_dead_letter(
+        refusal, topic=record.topic, partition=record.partition, offset=record.offset
     )
 
 

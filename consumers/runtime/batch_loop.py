@@ -75,7 +75,7 @@ from consumers.runtime.protocols import (
     Waiting,
 )
 from consumers.runtime.retry import RetryPolicy, StopSignal
-from consumers.runtime.writes import write_all
+from consumers.runtime.writes import refused_dead_letter, write_all
 from pipeline.derived_metrics import DerivedMetrics
 
 __all__ = ["BatchLoop", "Totals"]
@@ -576,19 +576,9 @@ class BatchLoop:
                 return _Sent.WRITTEN
 
     def _index_dead_letter(self, refusal: Refusal) -> DeadLetterRecord:
-        document, status, reason = refusal
-        origin = document.origin
-        source_line = document.body.split(b"\n", 2)[1]
-        return DeadLetterRecord(
-            original=source_line,
-            topic=origin.topic,
-            partition=origin.partition,
-            offset=origin.offset,
-            stage="index",
-            reason=f"HTTP {status}: {reason}",
-            time_ms=now_ms(),
-            document_id=document.id,
-            index=document.index,
+        origin = refusal.document.origin
+        return refused_dead_letter(
+            refusal, topic=origin.topic, partition=origin.partition, offset=origin.offset
         )
 
     # -- accounting --------------------------------------------------------------------------

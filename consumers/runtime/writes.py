@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from consumers.kafka.dead_letters import DeadLetterRecord, now_ms
 from consumers.runtime.errors import describe
-from consumers.runtime.protocols import Document, Sink, WriteResult
+from consumers.runtime.protocols import Document, Refusal, Sink, WriteResult
 from consumers.runtime.retry import RetryPolicy, StopSignal
 
-__all__ = ["write_all"]
+__all__ = ["refused_dead_letter", "write_all"]
 
 
 async def write_all(
@@ -42,3 +43,22 @@ async def write_all(
             break
     total.retry = pending
     return total
+
+
+def refused_dead_letter(
+    refusal: Refusal, *, topic: str, partition: int, offset: int
+) -> DeadLetterRecord:
+    """The dead letter of a document the store refused for good: its source line, with the
+    store's status and reason, from the record at ``topic``/``partition``/``offset``."""
+    document, status, reason = refusal
+    return DeadLetterRecord(
+        original=document.body.split(b"\n", 2)[1],
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        stage="index",
+        reason=f"HTTP {status}: {reason}",
+        time_ms=now_ms(),
+        document_id=document.id,
+        index=document.index,
+    )
