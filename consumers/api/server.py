@@ -10,7 +10,6 @@ ever sent: the page is same-origin, and other origins stay out.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -27,6 +26,7 @@ from consumers.config.service import ServiceConfig
 from consumers.insights.store import InsightsRun, run_on_store
 from consumers.opensearch.sink import make_client
 from consumers.runtime.errors import ShellError
+from consumers.runtime.reach import is_loopback
 from consumers.web.page import add_page_routes
 from pipeline.insights import Query
 
@@ -35,16 +35,6 @@ __all__ = ["ApiServer", "ListenRefused", "is_loopback", "log_indices"]
 
 class ListenRefused(ShellError):
     """Listening beyond loopback without credentials would open the logs to the network."""
-
-
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def log_indices(config: ServiceConfig) -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 from dataclasses import dataclass
 
-__all__ = ["Check", "split_address", "tcp_reach"]
+__all__ = ["Check", "is_loopback", "split_address", "tcp_reach"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,18 @@ class Check:
 
     def line(self) -> str:
         return f"{self.name}: {'ok' if self.ok else 'FAILED'}: {self.detail}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address, ``[v6]`` or ``localhost``) is this machine only; a host
+    name is not, as it may resolve to anything."""
+    host = host.strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def split_address(address: str, default_port: int) -> tuple[str, int]:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 import time
@@ -46,6 +45,7 @@ from typing import Any
 
 from consumers.prometheus.server import MetricsServer
 from consumers.runtime.errors import describe
+from consumers.runtime.reach import is_loopback
 from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.startup import StartupError
 from consumers.xray.accounting import (
@@ -83,15 +83,6 @@ class ListenerSettings:
     batch_records: int = 500
     batch_bytes: int = 1 << 20
     policy: RetryPolicy = field(default_factory=lambda: RetryPolicy(0.5, 10.0))
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name: it may resolve to anything
-        return False
 
 
 class XRayListener:
