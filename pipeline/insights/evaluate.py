@@ -149,13 +149,10 @@ def run_commands(
             aggregated = True
         elif isinstance(command, Sort):
             for key in reversed(command.keys):  # stable: the last key first
-                present = [r for r in rows if _value(key.expr, r, context) is not None]
-                missing = [r for r in rows if _value(key.expr, r, context) is None]
-                present.sort(
-                    key=lambda r, k=key: natural_key(_value(k.expr, r, context)),  # type: ignore[misc]
-                    reverse=key.descending,
-                )
-                rows = present + missing
+                values = [(_value(key.expr, row, context), row) for row in rows]
+                present = [(natural_key(v), row) for v, row in values if v is not None]
+                present.sort(key=lambda pair: pair[0], reverse=key.descending)
+                rows = [row for _, row in present] + [row for v, row in values if v is None]
         elif isinstance(command, Limit):
             limit = min(limit, command.count)
             rows = rows[: command.count]
