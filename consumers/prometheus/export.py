@@ -21,8 +21,8 @@ label for the life of the process). Derived names never enter the daemon's
 
 from __future__ import annotations
 
-import bisect
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -96,8 +96,8 @@ class _Family:
         series.total += value
         series.last = value
         if self.buckets:
-            index = bisect.bisect_left(self.buckets, value)
-            if index < len(self.buckets):
+            index = bisect_left(self.buckets, value)
+            if index < len(series.buckets):
                 series.buckets[index] += 1
         return True
 
@@ -142,6 +142,10 @@ class DerivedMetricsExporter(Collector):
         self._cap = max_label_sets
         self._histograms = dict(histogram_buckets or {})
         self._families: dict[str, _Family] = {}
+        # per sample key, what observing it needs, worked out once: the per-sample work runs
+        # in the processing thread for every event (issue 9)
+        self._of_sample: dict[tuple[str, str, str], tuple[_Family, float]] = {}
+        self._of_invocation: dict[str, _Family] = {}
         self._dropped: dict[str, int] = {}
         self._emf_invalid = 0
         self._traces: dict[str, int] = {}
@@ -194,39 +198,59 @@ class DerivedMetricsExporter(Collector):
 
     def observe_samples(self, samples: Iterable[MetricSample]) -> None:
         with self._lock:
+            known, cap = self._of_sample, self._cap
             for sample in samples:
-                unit = prometheus_unit(sample.unit)
-                name = metric_name(sample.namespace, sample.name, sample.unit)
-                buckets = self._histograms.get((sample.namespace, sample.name))
-                family = self._families.get(name)
-                if family is None:
-                    family = self._families[name] = _Family(
-                        name,
-                        "histogram" if buckets else "summary",
-                        f"CloudWatch metric {sample.namespace} {sample.name} ({sample.unit})",
-                        buckets or (),
-                    )
-                dimensions = tuple(sorted(sample.dimensions.items()))
-                self._observe(family, dimensions, sample.value * unit.factor)
+                key = (sample.namespace, sample.name, sample.unit)
+                found = known.get(key)
+                if found is None:
+                    found = known[key] = self._sample_family(*key)
+                family, factor = found
+                items = sample.dimensions.items()
+                dimensions = tuple(sorted(items)) if len(items) > 1 else tuple(items)
+                if not family.observe(dimensions, sample.value * factor, cap):
+                    self._dropped[family.name] = self._dropped.get(family.name, 0) + 1
+
+    def _sample_family(self, namespace: str, metric: str, unit: str) -> tuple[_Family, float]:
+        name = metric_name(namespace, metric, unit)
+        family = self._families.get(name)
+        if family is None:
+            buckets = self._histograms.get((namespace, metric))
+            family = self._families[name] = _Family(
+                name,
+                "histogram" if buckets else "summary",
+                f"CloudWatch metric {namespace} {metric} ({unit})",
+                buckets or (),
+            )
+        return family, prometheus_unit(unit).factor
 
     def observe_invocations(self, samples: Iterable[InvocationSample]) -> None:
         with self._lock:
+            known, cap = self._of_invocation, self._cap
             for sample in samples:
-                name = LAMBDA_PREFIX + sample.metric
-                family = self._families.get(name)
+                family = known.get(sample.metric)
                 if family is None:
-                    spec = LAMBDA_METRICS[sample.metric]
-                    kind: Kind = spec.kind
-                    family = self._families[name] = _Family(
-                        name.removesuffix("_total") if kind == "counter" else name,
-                        kind,
-                        f"Lambda: {spec.help}",
-                        spec.buckets,
-                    )
-                dimensions: Dimensions = (("function", sample.function),)
-                if sample.error_type is not None:
-                    dimensions = (("error_type", sample.error_type), *dimensions)
-                self._observe(family, dimensions, sample.value)
+                    family = known[sample.metric] = self._invocation_family(sample.metric)
+                dimensions: Dimensions = (
+                    (("function", sample.function),)
+                    if sample.error_type is None
+                    else (("error_type", sample.error_type), ("function", sample.function))
+                )
+                if not family.observe(dimensions, sample.value, cap):
+                    self._dropped[family.name] = self._dropped.get(family.name, 0) + 1
+
+    def _invocation_family(self, metric: str) -> _Family:
+        name = LAMBDA_PREFIX + metric
+        family = self._families.get(name)
+        if family is None:
+            spec = LAMBDA_METRICS[metric]
+            kind: Kind = spec.kind
+            family = self._families[name] = _Family(
+                name.removesuffix("_total") if kind == "counter" else name,
+                kind,
+                f"Lambda: {spec.help}",
+                spec.buckets,
+            )
+        return family
 
     def count_invalid_emf(self, count: int) -> None:
         with self._lock:
