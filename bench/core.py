@@ -164,17 +164,19 @@ def _as_subscription_deliveries(deliveries: list[bytes]) -> list[bytes]:
     return plain
 
 
+def core_one(processor: Processor, value: bytes) -> int:
+    """The whole core on one record: what the daemon does per record, bulk NDJSON included;
+    returns the events it handled."""
+    outcome = processor.process(value)
+    b"".join(encode_document(action, _ORIGIN).body for action in outcome.actions)
+    return outcome.events
+
+
 def core_work(processor: Processor, deliveries: list[bytes]) -> Callable[[], int]:
-    """One pass of the whole core over ``deliveries``: what the daemon does per record,
-    bulk NDJSON included; returns the events it handled."""
+    """One pass of the whole core over ``deliveries``; returns the events it handled."""
 
     def work() -> int:
-        events = 0
-        for value in deliveries:
-            outcome = processor.process(value)
-            events += outcome.events
-            b"".join(encode_document(action, _ORIGIN).body for action in outcome.actions)
-        return events
+        return sum(core_one(processor, value) for value in deliveries)
 
     return work
 
