@@ -13,9 +13,10 @@ machine falls on every measure alike):
    once, in a process of its own). Its CPU time (every thread, from
    ``/proc``) while the blackhole receives the documents from 20% to 90% of
    the backlog gives events per CPU-second. Over the core's, measured by
-   :class:`bench.meter.CoreMeter` over the same window with the two pinned
-   to the two CPUs and swapped ten times a second (a vCPU's speed drifts by
-   up to 1.9x within seconds): ``ceiling_ratio`` (target >= 0.8).
+   :class:`bench.meter.CoreMeter` over the same window, the meter and the
+   daemon's processing thread pinned to the two CPUs and swapped ten times a
+   second (a vCPU's speed drifts by up to 1.9x within seconds):
+   ``ceiling_ratio`` (target >= 0.8).
 3. **Scaling**: ``--workers 2`` on the same backlog, wall clock over the
    same window, against ``--workers 1``: ``workers_2_over_1`` (target >= 1.7
    on two cores). The blackhole holds the daemons' first store request until
@@ -75,7 +76,7 @@ from bench.harness import (
     thread_cpu_seconds,
     until,
 )
-from bench.meter import CoreMeter, pin
+from bench.meter import CoreMeter, busiest_thread, pin, pin_thread
 from consumers.config import DEFAULT_CONFIG, load_config
 from consumers.config.service import ServiceConfig
 from consumers.devtools.local_servers import local_store
@@ -147,9 +148,10 @@ async def blackhole_run(
 ) -> dict[str, Any]:
     """``cwlpipe run --workers N`` draining the topic into a fresh blackhole.
 
-    ``metered`` (one worker): the daemon and a :class:`bench.meter.CoreMeter` swap the two
-    first CPUs between them (:func:`_swap_cpus`), and the core's rate over the daemon's
-    window is reported beside the daemon's (``core_alongside_events_per_cpu_s``)."""
+    ``metered`` (one worker): the daemon's processing thread and a
+    :class:`bench.meter.CoreMeter` swap the two first CPUs between them (:func:`_swap_cpus`),
+    and the core's rate over the daemon's window is reported beside the daemon's
+    (``core_alongside_events_per_cpu_s``)."""
     group = _name(f"w{workers}")
     cpus = sorted(os.sched_getaffinity(0)) if metered else []
     with contextlib.ExitStack() as stack:
@@ -266,12 +268,16 @@ def steady_window(documents: int) -> tuple[int, int]:
 
 
 async def _swap_cpus(daemon: int, meter: int, cpus: list[int]) -> None:
-    """The daemon on one CPU and the core meter on the other, swapped every ``SWAP_S``: each
-    vCPU's speed drifts on its own over seconds, so over a window of seconds both see each
-    vCPU for half of it, at the same moments. The servers (blackhole, broker) float."""
+    """The daemon's processing thread on one CPU and the core meter on the other, swapped
+    every ``SWAP_S``: each vCPU's speed drifts on its own over seconds, so over a window of
+    seconds both see each vCPU for half of it, at the same moments. Everything else floats
+    (the daemon's event loop, the blackhole, the broker) and interrupts either alike, and the
+    event loop runs beside the processing thread as in an unpinned daemon."""
     here, there = cpus
     while True:
-        pin(daemon, {here})
+        worker = busiest_thread(daemon)
+        if worker is not None:
+            pin_thread(worker, {here})
         pin(meter, {there})
         here, there = there, here
         await asyncio.sleep(SWAP_S)

@@ -9,13 +9,15 @@ another speed than the daemon's run: one round's ``ceiling_ratio`` then moved
 between 0.44 and 0.80 with nothing changed.
 
 So :class:`CoreMeter` runs ``bench core``'s whole-core work without pause in
-a process of its own while the daemon drains, and ``bench daemon`` pins the
-two to the two vCPUs and swaps them ten times a second: over a window of
-seconds each spends half of it on each vCPU, at the same moments, and each
-has a CPU to itself (sharing one, the daemon's two threads passing the GIL
-were slowed by the scheduler's turns more than the meter's one thread). Its
-events and CPU time are read at the two ends of the daemon's window: the same
-seconds, the same CPUs, CPU time on both sides.
+a process of its own while the daemon drains, and ``bench daemon`` pins it
+and the daemon's processing thread to the two vCPUs, swapping them ten times
+a second: over a window of seconds each spends half of it on each vCPU, at
+the same moments, each with a CPU to itself. The rest (the daemon's event
+loop, the servers) floats and interrupts either alike, and the event loop
+keeps running beside the processing thread as it does in an unpinned daemon
+(with the whole daemon pinned to one CPU, its two threads took turns there).
+The meter's events and CPU time are read at the two ends of the daemon's
+window: the same seconds, the same CPUs, CPU time on both sides.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
+from pathlib import Path
 
-__all__ = ["CoreMeter", "Reading", "pin"]
+__all__ = ["CoreMeter", "Reading", "busiest_thread", "pin", "pin_thread"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,29 @@ def pin(pid: int, cpus: set[int]) -> None:
         for task in os.listdir(f"/proc/{pid}/task"):
             with contextlib.suppress(OSError):  # a thread that just ended
                 os.sched_setaffinity(int(task), cpus)
+
+
+def pin_thread(tid: int, cpus: set[int]) -> None:
+    """Pin one thread (a task id of ``/proc/PID/task``)."""
+    with contextlib.suppress(OSError):  # it ended meanwhile
+        os.sched_setaffinity(tid, cpus)
+
+
+def busiest_thread(pid: int) -> int | None:
+    """The thread of ``pid`` other than its main one that has spent the most CPU: the
+    daemon's processing thread (libuv's and the metrics server's threads barely run)."""
+    best: tuple[int, int] | None = None
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            if int(task) == pid:
+                continue
+            with contextlib.suppress(OSError, ValueError):
+                text = Path(f"/proc/{pid}/task/{task}/stat").read_text()
+                fields = text[text.rindex(")") + 2 :].split()
+                ticks = int(fields[11]) + int(fields[12])  # utime, stime
+                if best is None or ticks > best[0]:
+                    best = (ticks, int(task))
+    return None if best is None else best[1]
 
 
 def _run(

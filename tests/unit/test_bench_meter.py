@@ -4,7 +4,10 @@ timing is asserted: only that the counts move and the arithmetic is right)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +49,33 @@ def test_pinning_moves_every_thread_and_ignores_a_process_that_is_gone() -> None
     pin(os.getpid(), cpus)  # the set it has: a no-op that must not fail
     assert os.sched_getaffinity(0) == cpus
     pin(2**22 + 12_345, cpus)  # beyond pid_max's default: no such process, no error
+
+
+# in a fresh process: threads that earlier tests left in this one may have spent more
+BUSIEST = """
+import os, threading, time
+from bench.meter import busiest_thread
+done, found = threading.Event(), []
+def burn():
+    began = time.thread_time()
+    while time.thread_time() - began < 0.3:  # CPU, so the kernel's ticks count it
+        pass
+    found.append(busiest_thread(os.getpid()))
+idle = threading.Thread(target=done.wait)  # a second thread that spends nothing
+idle.start()
+busy = threading.Thread(target=burn)
+busy.start()
+busy.join()
+done.set()
+idle.join()
+print(found[0] == busy.native_id, busiest_thread(2**22 + 12_345))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="threads are read from /proc")
+def test_the_busiest_thread_is_the_one_that_spent_the_most_cpu() -> None:
+    project = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", BUSIEST], cwd=project, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == ["True", "None"], result.stderr
