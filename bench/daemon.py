@@ -139,7 +139,8 @@ class Site:
 
 
 def can_pin() -> bool:
-    """Whether a daemon and the core meter can share one CPU apart from the servers."""
+    """Whether the core meter and the daemon's processing thread can each be pinned to a
+    CPU of their own (Linux CPU affinity, two CPUs or more)."""
     return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
 
 
@@ -170,6 +171,7 @@ async def _blackhole_run(
     cpus: list[int],
 ) -> dict[str, Any]:
     alongside: dict[str, Any] = {}
+    swapping: asyncio.Task[None] | None = None
     async with BlackholeProcess.running(gated=True) as hole:
         daemon = DaemonProcess.start(
             bootstrap=site.bootstrap,
