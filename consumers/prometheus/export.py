@@ -198,7 +198,7 @@ class DerivedMetricsExporter(Collector):
 
     def observe_samples(self, samples: Iterable[MetricSample]) -> None:
         with self._lock:
-            known, cap = self._of_sample, self._cap
+            known = self._of_sample
             for sample in samples:
                 key = (sample.namespace, sample.name, sample.unit)
                 found = known.get(key)
@@ -207,8 +207,7 @@ class DerivedMetricsExporter(Collector):
                 family, factor = found
                 items = sample.dimensions.items()
                 dimensions = tuple(sorted(items)) if len(items) > 1 else tuple(items)
-                if not family.observe(dimensions, sample.value * factor, cap):
-                    self._dropped[family.name] = self._dropped.get(family.name, 0) + 1
+                self._observe(family, dimensions, sample.value * factor)
 
     def _sample_family(self, namespace: str, metric: str, unit: str) -> tuple[_Family, float]:
         name = metric_name(namespace, metric, unit)
@@ -225,7 +224,7 @@ class DerivedMetricsExporter(Collector):
 
     def observe_invocations(self, samples: Iterable[InvocationSample]) -> None:
         with self._lock:
-            known, cap = self._of_invocation, self._cap
+            known = self._of_invocation
             for sample in samples:
                 family = known.get(sample.metric)
                 if family is None:
@@ -235,8 +234,7 @@ class DerivedMetricsExporter(Collector):
                     if sample.error_type is None
                     else (("error_type", sample.error_type), ("function", sample.function))
                 )
-                if not family.observe(dimensions, sample.value, cap):
-                    self._dropped[family.name] = self._dropped.get(family.name, 0) + 1
+                self._observe(family, dimensions, sample.value)
 
     def _invocation_family(self, metric: str) -> _Family:
         name = LAMBDA_PREFIX + metric
