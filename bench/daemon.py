@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
 import sys
@@ -154,11 +153,11 @@ async def blackhole_run(
     and the core's rate over the daemon's window is reported beside the daemon's
     (``core_alongside_events_per_cpu_s``)."""
     group = _name(f"w{workers}")
-    cpus = sorted(os.sched_getaffinity(0)) if metered else []
-    with contextlib.ExitStack() as stack:
-        meter = stack.enter_context(CoreMeter.running(backlog.base)) if metered else None
-        result = await _blackhole_run(site, topic, backlog, workers, group, meter, cpus)
-    return result
+    if not metered:
+        return await _blackhole_run(site, topic, backlog, workers, group, None, [])
+    with CoreMeter.running(backlog.base) as meter:
+        cpus = sorted(os.sched_getaffinity(0))
+        return await _blackhole_run(site, topic, backlog, workers, group, meter, cpus)
 
 
 async def _blackhole_run(
