@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaProducer
 
 from consumers.api.protocol import BodyTooLarge, read_bounded
 from consumers.config.service import ServiceConfig
-from consumers.kafka.source import make_producer
+from consumers.kafka.source import make_producer, started
 from consumers.runtime.errors import describe
 
 __all__ = ["FirehoseEndpoint"]
@@ -147,14 +147,7 @@ class FirehoseEndpoint:
     async def _ready_producer(self) -> AIOKafkaProducer:
         async with self._starting:
             if self._producer is None:
-                producer = self._factory()
-                try:
-                    await producer.start()
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        await producer.stop()
-                    raise
-                self._producer = producer
+                self._producer = await started(self._factory())
             return self._producer
 
     async def _drop_producer(self) -> None:

@@ -28,7 +28,7 @@ from consumers.cli.common import EXIT_CONFIG, load
 from consumers.config.service import ServiceConfig
 from consumers.config.summary import mask_url
 from consumers.kafka.dead_letters import KafkaDeadLetters, now_ms
-from consumers.kafka.source import make_consumer, make_producer
+from consumers.kafka.source import make_consumer, make_producer, started
 from consumers.opensearch.sink import OpenSearchSink, make_client
 from consumers.opensearch.trace_templates import install_trace_templates
 from consumers.replay.replayer import Replayer, ReplayError, Totals, replay_group
@@ -119,13 +119,7 @@ async def _replay(config: ServiceConfig, selection: Selection, *, dry_run: bool)
         waiting a little for a broker that is starting; None when stopped meanwhile."""
 
         async def attempt() -> K:
-            client = make()
-            try:
-                await client.start()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await client.stop()
-                raise
+            client = await started(make())
             clients.append(client)
             return client
 

@@ -7,12 +7,13 @@ the consumer still owns.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aiokafka import (
     AIOKafkaConsumer,
@@ -29,10 +30,12 @@ from consumers.runtime.protocols import Partition, Record
 
 __all__ = [
     "KafkaSource",
+    "Startable",
     "make_consumer",
     "make_producer",
     "produce_values",
     "read_from_start",
+    "started",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,29 @@ def _security(settings: KafkaConfig) -> dict[str, Any]:
             settings.sasl_password.value if settings.sasl_password else None
         )
     return options
+
+
+class Startable(Protocol):
+    """An aiokafka client: a consumer, a producer, an admin client."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+C = TypeVar("C", bound=Startable)
+
+
+async def started(client: C) -> C:
+    """``client`` started, or stopped again when its start fails: a failed start leaves
+    connections and tasks behind, and is not restartable (the caller makes a new client)."""
+    try:
+        await client.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await client.stop()
+        raise
+    return client
 
 
 def make_consumer(settings: KafkaConfig) -> AIOKafkaConsumer:

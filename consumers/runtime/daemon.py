@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaProducer
 from consumers.config.service import ServiceConfig
 from consumers.config.summary import mask_url
 from consumers.kafka.dead_letters import KafkaDeadLetters
-from consumers.kafka.source import KafkaSource, make_consumer, make_producer
+from consumers.kafka.source import KafkaSource, make_consumer, make_producer, started
 from consumers.opensearch.retention import RetentionManager, RetentionPlan
 from consumers.opensearch.sink import OpenSearchSink, make_client
 from consumers.opensearch.trace_templates import install_trace_templates
@@ -172,10 +172,8 @@ class Daemon:
 
     async def _start_producer(self) -> bool:
         try:
-            await self.producer.start()
+            await started(self.producer)
         except BaseException:
-            with contextlib.suppress(Exception):
-                await self.producer.stop()
             self.producer = make_producer(self.config.kafka)  # a failed start is not restartable
             self.loop.dead_letters = KafkaDeadLetters(
                 self.producer, self.config.kafka.dead_letter_topic
@@ -186,10 +184,8 @@ class Daemon:
 
     async def _start_source(self) -> bool:
         try:
-            await self.source.start()
+            await started(self.source)
         except BaseException:
-            with contextlib.suppress(Exception):
-                await self.source.stop()
             self.source = self._new_source()
             self.loop.source = self.source
             raise

@@ -12,11 +12,11 @@ nobody is there to hear about it. Kafka down at start-up is waited for, as
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from consumers.kafka.source import started
 from consumers.runtime.errors import describe, is_retriable
 from consumers.runtime.retry import RetryPolicy, StopSignal
 from consumers.runtime.startup import until_up
@@ -105,15 +105,9 @@ class BatchPublisher:
                 return  # the deadline has come; the rest is counted as unsent
 
     async def _start(self) -> Producer:
-        producer = self._make_producer()  # a failed start is not restartable: a new one each time
-        try:
-            await producer.start()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await producer.stop()
-            raise
-        self.producer = producer
-        return producer
+        # a failed start is not restartable: a new one each time
+        self.producer = await started(self._make_producer())
+        return self.producer
 
     async def send(self, producer: Producer, batch: list[bytes]) -> BaseException | None:
         """Send ``batch`` (taken from the queue) without awaiting each ack, then await them all;
